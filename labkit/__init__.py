@@ -1,0 +1,40 @@
+"""labkit: the helpers every lab notebook of the course shares.
+
+The lab notebooks build and train their models in plain sight; labkit holds
+what would otherwise be copied from lab to lab: data loading, seeding and the
+environment stamp, tidy training logs, plots, metrics, self-checks, recorded
+results and the ``labkit`` command.
+"""
+
+from labkit import checks, metrics, plots
+from labkit.data import (
+    DataSourceError,
+    Dataset,
+    balanced_subset,
+    load_cifar10,
+    load_fashion_mnist,
+    load_mnist,
+)
+from labkit.results import read_records, record
+from labkit.setup import Lab, setup_lab
+from labkit.training import fit, split_validation
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "checks",
+    "metrics",
+    "plots",
+    "DataSourceError",
+    "Dataset",
+    "Lab",
+    "balanced_subset",
+    "fit",
+    "load_cifar10",
+    "load_fashion_mnist",
+    "load_mnist",
+    "read_records",
+    "record",
+    "setup_lab",
+    "split_validation",
+]
