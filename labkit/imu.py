@@ -26,13 +26,13 @@ How a recording is made
    contact; small roll and yaw movements ride along.
 3. Foot position from that pose. The trajectory is built in the belt frame,
    where the stance foot is still: the foot rolls about its heel (toes up) or
-   its toe tip (toes down), and in swing the heel moves forward by one stride
+   its toe tip (toes down), and in swing the toe tip moves forward by one stride
    length (speed x stride time) on a quintic path that matches position, velocity
-   and acceleration at toe-off and heel strike, plus a clearance bump. Moving to
-   the lab frame subtracts ``speed * t``: the stance foot then travels backwards
-   at belt speed, the swing foot forwards, and the foot's mean velocity over a
-   stride is zero. Accelerations are the same in both frames (the belt speed is
-   constant).
+   and acceleration at toe-off and heel strike, plus a clearance bump; the heel
+   and sensor follow from the pitch (rigid foot). Moving to the lab frame
+   subtracts ``speed * t``: the stance foot then travels backwards at belt
+   speed, the swing foot forwards, and the foot's mean velocity over a stride is
+   zero. Accelerations are the same in both frames (the belt speed is constant).
 4. The sensor sits at a lever arm from the heel (on the laces) with small
    mounting angles. Its acceleration is the heel's plus that of the rotating
    lever arm (the pose is differentiated twice, analytically); the gyroscope
@@ -58,9 +58,10 @@ Physiology used (approximate values; sources for the ranges)
 - Stance (duty factor) about 0.62 in slow walking falling to ~0.58 in fast
   walking, ~0.40 to ~0.33 in running (e.g. Nilsson & Thorstensson 1989, Acta
   Physiol Scand).
-- Foot-mounted gyroscope: swing pitch-rate peaks of several hundred deg/s in
-  walking (~450-600 deg/s at 4-5 km/h), heel-strike and toe-off pitch angles
-  (Sabatini et al. 2005, IEEE Trans Biomed Eng; Mariani et al. 2010, J Biomech).
+- Foot-mounted gyroscope signals and the gait events seen in them (Sabatini et
+  al. 2005, IEEE Trans Biomed Eng; Mariani et al. 2010, J Biomech); the model is
+  tuned to swing pitch-rate peaks of about 450-600 deg/s walking at 4-5 km/h,
+  higher when running.
 - Foot-strike angle: positive (toes up) for rearfoot, near zero for midfoot,
   negative for forefoot strikers (Altman & Davis 2012, Gait & Posture); most
   shod recreational runners land on the rearfoot (Larson et al. 2011, J Sports Sci).
@@ -165,7 +166,7 @@ def subject_params(subject_id: int) -> SubjectParams:
         run_cadence_at_transition=float(normal(162.0, 3.0, 156.0, 170.0)),
         run_cadence_slope=float(normal(10.0, 2.5, 5.0, 16.0)),
         stance_offset=float(normal(0.0, 0.008, -0.02, 0.02)),
-        stride_time_cv=float(rng.uniform(0.012, 0.025)),
+        stride_time_cv=float(rng.uniform(0.015, 0.025)),
         heel_strike_walk_deg=float(normal(20.0, 3.0, 13.0, 27.0)),
         toe_off_walk_deg=float(normal(62.0, 4.0, 54.0, 70.0)),
         toe_off_run_deg=float(normal(72.0, 5.0, 62.0, 84.0)),
@@ -223,12 +224,13 @@ class FootKinematics:
     t: np.ndarray  # (T,) s
     position: np.ndarray  # (T, 3) m, lab frame
     velocity: np.ndarray  # (T, 3) m/s, lab frame
-    acceleration: np.ndarray  # (T, 3) m/s^2, world axes
-    rotation: np.ndarray  # (T, 3, 3) foot -> world
+    acceleration: np.ndarray  # (T, 3) m/s^2, lab axes, gravity not included
     angular_velocity_dps: np.ndarray  # (T, 3) foot frame
-    pitch_deg: np.ndarray  # (T,)
-    heel_strike_s: np.ndarray  # heel-strike times (may start before 0)
-    toe_off_s: np.ndarray
+    roll_deg: np.ndarray  # (T,) foot orientation: R = Rz(yaw) Ry(pitch) Rx(roll)
+    pitch_deg: np.ndarray  # (T,) positive = toes down
+    yaw_deg: np.ndarray  # (T,)
+    heel_strike_s: np.ndarray  # heel-strike times, s (the list runs from before 0 to past the end)
+    toe_off_s: np.ndarray  # toe-off time of each stride, s
     stance: np.ndarray  # (T,) bool
 
 
@@ -271,25 +273,48 @@ def _ar1(rng, n, phi):
     return x
 
 
-def _rot(axis, angle):
-    """Rotation matrices about one axis and their first two derivatives w.r.t. the angle."""
-    c, s = np.cos(angle), np.sin(angle)
-    o, i = np.zeros_like(angle), np.ones_like(angle)
-    if axis == "x":
-        r = [[i, o, o], [o, c, -s], [o, s, c]]
-        d = [[o, o, o], [o, -s, -c], [o, c, -s]]
-    elif axis == "y":
-        r = [[c, o, s], [o, i, o], [-s, o, c]]
-        d = [[-s, o, c], [o, o, o], [-c, o, -s]]
-    else:
-        r = [[c, -s, o], [s, c, o], [o, o, i]]
-        d = [[-s, -c, o], [c, -s, o], [o, o, o]]
-    r, d = (np.moveaxis(np.array(m, dtype=float), (0, 1), (-2, -1)) for m in (r, d))
-    keep = {"x": 0, "y": 1, "z": 2}[axis]
-    dd = -r.copy()  # second derivative: minus the rotating 2x2 block
-    dd[..., keep, :] = 0.0
-    dd[..., :, keep] = 0.0
-    return r, d, dd
+_PLANE = {"x": (1, 2), "y": (2, 0), "z": (0, 1)}  # axes turned by a rotation about x, y, z
+
+
+def _turn(axis, angle, u, order=0):
+    """Rotate vectors u (T, 3) about an axis by ``angle`` (rad), or apply the rotation's
+    first (order 1) or second (order 2) derivative with respect to the angle."""
+    i, j = _PLANE[axis]
+    a = angle + order * np.pi / 2  # d/da of a plane rotation is the rotation by a + 90 deg
+    c, s = np.cos(a), np.sin(a)
+    ui, uj = u[..., i], u[..., j]
+    out = np.empty(np.broadcast(ui, c).shape + (3,))
+    out[..., 3 - i - j] = u[..., 3 - i - j] if order == 0 else 0.0  # the axis itself stays (or has no derivative)
+    out[..., i] = c * ui - s * uj
+    out[..., j] = s * ui + c * uj
+    return out
+
+
+def _pose_apply(yaw, pitch, roll, u):
+    """R u, R' u and R'' u for R = Rz(yaw) Ry(pitch) Rx(roll); each angle is (value, rate, acceleration)."""
+    (ps, dps, ddps), (th, dth, ddth), (ph, dph, ddph) = yaw, pitch, roll
+    col = lambda x: x[:, None]  # noqa: E731
+    x0, x1, x2 = (_turn("x", ph, u, k) for k in range(3))
+    c1 = col(dph) * x1
+    c2 = col(dph**2) * x2 + col(ddph) * x1
+    bc = _turn("y", th, x0)
+    y1x0 = _turn("y", th, x0, 1)
+    b1c = col(dth) * y1x0
+    b2c = col(dth**2) * _turn("y", th, x0, 2) + col(ddth) * y1x0
+    bc1 = _turn("y", th, c1)
+    b1c1 = col(dth) * _turn("y", th, c1, 1)
+    bc2 = _turn("y", th, c2)
+    z1_bc = _turn("z", ps, bc, 1)
+    r0 = _turn("z", ps, bc)
+    r1 = col(dps) * z1_bc + _turn("z", ps, b1c + bc1)
+    r2 = (col(dps**2) * _turn("z", ps, bc, 2) + col(ddps) * z1_bc + _turn("z", ps, b2c + bc2 + 2 * b1c1)
+          + 2 * col(dps) * _turn("z", ps, b1c + bc1, 1))
+    return r0, r1, r2
+
+
+def _world_to_foot(yaw, pitch, roll, u):
+    """Express world vectors u (T, 3) in the foot frame (the inverse of R = Rz Ry Rx)."""
+    return _turn("x", -roll, _turn("y", -pitch, _turn("z", -yaw, u)))
 
 
 def _gait_pattern(params: SubjectParams, speed_mps: float):
@@ -297,7 +322,7 @@ def _gait_pattern(params: SubjectParams, speed_mps: float):
     v = float(speed_mps)
     if is_running(params, v):
         return dict(
-            f_ff=0.18, f_ho=0.42, a=0.22, b=0.68,
+            f_ff=0.18, f_ho=0.42, a=0.22, b=0.62,
             hs=-params.strike_angle_run_deg,
             pf=params.toe_off_run_deg + 10.0 * (v - params.transition_speed_mps),
             running=True,
@@ -367,8 +392,9 @@ def foot_kinematics(params: SubjectParams, speed_mps: float, seconds: float, rng
     knots = np.concatenate([(hs[:-1, None] + phases * stride_t[:, None]).ravel(), hs[-1:]])
     pitch_k = np.concatenate([np.stack([theta_hs[:-1], np.zeros(n_str), np.zeros(n_str), theta_pf,
                                         theta_hs[1:]], 1).ravel(), theta_hs[-1:]])
-    roll_k = np.concatenate([np.tile(np.array([-4.0, 4.0, 3.0, -8.0, -3.0]) * params.roll_scale, n_str), [-4.0]])
-    yaw_k = np.concatenate([np.tile(np.array([0.0, 0.0, 0.0, 8.0, -4.0]) * params.yaw_scale, n_str), [0.0]])
+    # Small roll (eversion in stance, inversion around toe-off) and yaw (toe-out at push-off).
+    roll_k = np.tile(np.array([-4.0, 3.0, 3.0, -8.0, -3.0]) * params.roll_scale, n_str + 1)[:len(knots)]
+    yaw_k = np.tile(np.array([0.0, 0.0, 0.0, 8.0, -4.0]) * params.yaw_scale, n_str + 1)[:len(knots)]
     deg = np.pi / 180
     th, dth, ddth = (x * deg for x in _min_jerk(knots, pitch_k, t))
     ph, dph, ddph = (x * deg for x in _min_jerk(knots, roll_k, t))
@@ -407,38 +433,29 @@ def foot_kinematics(params: SubjectParams, speed_mps: float, seconds: float, rng
         offset = _heel_to_toe(th[sw], dth[sw], ddth[sw], length)
         heel_p[sw], heel_v[sw], heel_a[sw] = (a - b for a, b in zip(toe, offset))
 
-    # Orientation R = Rz(yaw) Ry(pitch) Rx(roll) and its derivatives.
-    (a_, da, dda), (b_, db, ddb), (c_, dc, ddc) = _rot("z", ps), _rot("y", th), _rot("x", ph)
-    A1 = da * dps[:, None, None]
-    A2 = dda * dps[:, None, None] ** 2 + da * ddps[:, None, None]
-    B1 = db * dth[:, None, None]
-    B2 = ddb * dth[:, None, None] ** 2 + db * ddth[:, None, None]
-    C1 = dc * dph[:, None, None]
-    C2 = ddc * dph[:, None, None] ** 2 + dc * ddph[:, None, None]
-    R = a_ @ b_ @ c_
-    R1 = A1 @ b_ @ c_ + a_ @ B1 @ c_ + a_ @ b_ @ C1
-    R2 = (A2 @ b_ @ c_ + a_ @ B2 @ c_ + a_ @ b_ @ C2
-          + 2 * (A1 @ B1 @ c_ + A1 @ b_ @ C1 + a_ @ B1 @ C1))
-    W = np.swapaxes(R, 1, 2) @ R1  # skew matrix of the body angular velocity
-    omega = np.stack([W[:, 2, 1], W[:, 0, 2], W[:, 1, 0]], -1) / deg
-
-    lever = np.asarray(params.lever_arm_m)
+    # Orientation R = Rz(yaw) Ry(pitch) Rx(roll): body angular velocity from the Euler-angle rates,
+    # the lever arm's motion from R r, R' r and R'' r.
+    omega = np.stack([dph - dps * np.sin(th),
+                      dth * np.cos(ph) + dps * np.cos(th) * np.sin(ph),
+                      dps * np.cos(th) * np.cos(ph) - dth * np.sin(ph)], -1) / deg
+    lever = np.broadcast_to(np.asarray(params.lever_arm_m, float), (n, 3))
+    r0, r1, r2 = _pose_apply((ps, dps, ddps), (th, dth, ddth), (ph, dph, ddph), lever)
     heel3 = lambda q: np.stack([q[:, 0], np.zeros(len(q)), q[:, 1]], -1)  # noqa: E731
-    pos = heel3(heel_p) + R @ lever
-    vel = heel3(heel_v) + R1 @ lever
-    acc = heel3(heel_a) + R2 @ lever
+    pos = heel3(heel_p) + r0
+    vel = heel3(heel_v) + r1
+    acc = heel3(heel_a) + r2
     pos[:, 0] -= v * t  # belt frame -> lab frame
     vel[:, 0] -= v
-    return FootKinematics(t=t, position=pos, velocity=vel, acceleration=acc, rotation=R,
-                          angular_velocity_dps=omega, pitch_deg=th / deg, heel_strike_s=hs,
+    return FootKinematics(t=t, position=pos, velocity=vel, acceleration=acc, angular_velocity_dps=omega,
+                          roll_deg=ph / deg, pitch_deg=th / deg, yaw_deg=ps / deg, heel_strike_s=hs,
                           toe_off_s=toe_off, stance=in_stance)
 
 
 # --------------------------------------------------------------------------- sensor
 
 
-def _impact(params: SubjectParams, speed_mps: float, t, heel_strikes, rng):
-    """Heel-strike transient: (T,) normalised damped oscillation and per-sample amplitude scale."""
+def _impact(params: SubjectParams, t, heel_strikes, rng):
+    """Heel-strike transient (T,): a damped oscillation after each strike, peak about 1 (+-15 % per strike)."""
     k = np.searchsorted(heel_strikes, t, side="right") - 1
     valid = k >= 0
     dt = np.where(valid, t - heel_strikes[np.maximum(k, 0)], 1.0)
@@ -455,7 +472,7 @@ def simulate_recording(params: SubjectParams, speed_mps: float, seconds: float,
     """A continuous recording (T, 6) float32: acc (m/s^2) then gyro (deg/s), sensor axes."""
     v = float(speed_mps)
     kin = foot_kinematics(params, v, seconds, rng)
-    wave = _impact(params, v, kin.t, kin.heel_strike_s, rng)
+    wave = _impact(params, kin.t, kin.heel_strike_s, rng)
     if is_running(params, v):
         style = float(np.interp(params.strike_angle_run_deg, [-2.0, 8.0], [0.45, 1.0]))
         peak_g, slap_dps = style * (2.0 + 2.6 * v), style * (40.0 + 40.0 * v)
@@ -466,13 +483,13 @@ def simulate_recording(params: SubjectParams, speed_mps: float, seconds: float,
     acc_world[:, 2] += peak * wave  # vertical rebound of the sole
     acc_world[:, 0] -= 0.4 * peak * wave  # braking
     specific_force = acc_world + np.array([0.0, 0.0, GRAVITY])
-    mount = _rot("z", np.radians(params.mount_rpy_deg[2]))[0] @ _rot("y", np.radians(params.mount_rpy_deg[1]))[0] \
-        @ _rot("x", np.radians(params.mount_rpy_deg[0]))[0]
-    to_sensor = mount.T @ np.swapaxes(kin.rotation, 1, 2)  # world -> sensor
-    acc = np.einsum("tij,tj->ti", to_sensor, specific_force)
+    r, p, y = np.radians(params.mount_rpy_deg)
+    to_sensor = lambda u: _turn("x", -r, _turn("y", -p, _turn("z", -y, u)))  # noqa: E731  foot -> sensor
+    rad = np.pi / 180
+    acc = to_sensor(_world_to_foot(kin.yaw_deg * rad, kin.pitch_deg * rad, kin.roll_deg * rad, specific_force))
     gyr_foot = kin.angular_velocity_dps.copy()
-    gyr_foot[:, 1] += params.impact_gain * slap_dps * np.roll(wave, 1)
-    gyr = gyr_foot @ mount  # = (mount.T @ omega) per sample
+    gyr_foot[:, 1] += params.impact_gain * slap_dps * wave  # the foot slaps down onto the belt
+    gyr = to_sensor(gyr_foot)
 
     out = np.empty((len(kin.t), 6))
     for sl, sig, gain, bias, noise, rng_max in (
@@ -555,35 +572,35 @@ def cadence_from_gyro(x_window, sample_rate_hz: float = SAMPLE_RATE_HZ, harmonic
     harmonics carry the most spectral amplitude (a foot sensor sees one swing per
     stride); cadence = 2 steps per stride x 60 s.
     """
-    x = np.asarray(x_window, dtype=np.float64)
-    single = x.ndim < 3
+    x = np.asarray(x_window)
     if x.ndim == 1:
-        x = x[None, :, None]
-        ch = 0
-    elif x.ndim == 2:
-        x = x[None]
-        ch = PITCH_RATE_CHANNEL
-    elif x.ndim == 3:
-        ch = PITCH_RATE_CHANNEL
+        rate = x[None, :]
+    elif x.ndim in (2, 3) and x.shape[-1] == len(CHANNELS):
+        rate = x[..., PITCH_RATE_CHANNEL].reshape(-1, x.shape[-2])
     else:
-        raise ValueError(f"expected (T,), (T, 6) or (N, T, 6), got shape {x.shape}")
-    g = x[:, :, ch]
-    n = g.shape[1]
-    g = (g - g.mean(1, keepdims=True)) * np.hanning(n)
-    nfft = max(8192, 1 << int(np.ceil(np.log2(8 * n))))
-    spec = np.abs(np.fft.rfft(g, nfft, axis=1))
+        raise ValueError(f"cadence_from_gyro expects the pitch rate (T,), a window (T, 6) or a batch (N, T, 6), "
+                         f"got shape {x.shape}")
+    n = rate.shape[1]
+    if n < 2 * sample_rate_hz:
+        raise ValueError(f"a window of {n} samples is too short to estimate cadence; use at least 2 s")
+    nfft = max(8192, 1 << int(np.ceil(np.log2(8 * n))))  # zero padding: a fine frequency grid
     df = sample_rate_hz / nfft
-    cand = np.arange(0.4, 2.0, 0.002)
-    score = np.zeros((len(g), len(cand)))
-    for k in range(1, harmonics + 1):
-        pos = k * cand / df
-        ok = pos < spec.shape[1] - 1
-        i0 = np.floor(pos[ok]).astype(int)
-        w = pos[ok] - i0
-        score[:, ok] += (1 - w) * spec[:, i0] + w * spec[:, i0 + 1]
-    best = cand[np.argmax(score, axis=1)]
-    cadence = 120.0 * best
-    return float(cadence[0]) if single else cadence
+    cand = np.arange(0.4, 2.0, 0.002)  # stride frequencies, Hz
+    taper = np.hanning(n)
+    best = np.empty(len(rate))
+    for start in range(0, len(rate), 256):  # chunks keep memory small for big batches
+        g = rate[start:start + 256].astype(np.float64)
+        spec = np.abs(np.fft.rfft((g - g.mean(1, keepdims=True)) * taper, nfft, axis=1))
+        score = np.zeros((len(g), len(cand)))
+        for k in range(1, harmonics + 1):
+            pos = k * cand / df
+            ok = pos < spec.shape[1] - 1
+            i0 = np.floor(pos[ok]).astype(int)
+            w = pos[ok] - i0
+            score[:, ok] += (1 - w) * spec[:, i0] + w * spec[:, i0 + 1]
+        best[start:start + len(g)] = cand[np.argmax(score, axis=1)]
+    cadence = 120.0 * best  # 2 steps per stride, 60 s per minute
+    return float(cadence[0]) if x.ndim < 3 else cadence
 
 
 # --------------------------------------------------------------------------- files

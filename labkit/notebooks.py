@@ -19,9 +19,8 @@ def lab_paths(names=None) -> list[Path]:
     paths = []
     for name in names:
         path = Path(name)
-        if not path.exists():
-            matches = sorted(settings.NOTEBOOK_DIR.glob(f"{name}*.ipynb")) or sorted(
-                settings.NOTEBOOK_DIR.glob(f"{name}"))
+        if not path.exists() and len(path.parts) == 1:
+            matches = sorted(settings.NOTEBOOK_DIR.glob(f"{name}*.ipynb"))
             path = matches[0] if len(matches) == 1 else path
         paths.append(path)
     return paths

@@ -48,15 +48,27 @@ def _plain(value):
     )
 
 
-def record(name: str, value, unit: str = "") -> dict:
-    """Store a key result in the notebook and print it; returns the stored record."""
+def make_record(name: str, value, unit: str = "") -> dict:
+    """The stored form of one result: name, JSON-ready value, unit, lab, profile and data source."""
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"record name {name!r} must be a simple identifier such as 'test_mse'.")
-    payload = {"name": name, "value": _plain(value), "unit": unit, **_context}
-    shown = f"{value:.6g}" if isinstance(payload["value"], float) else str(payload["value"])
-    text = f"[record] {name} = {shown}{' ' + unit if unit else ''}"
-    if payload["standin"]:
-        text += "  (stand-in data)"
+    return {"name": name, "value": _plain(value), "unit": unit, **_context}
+
+
+def record_text(payload: dict) -> str:
+    """The one line a reader sees for a record."""
+    value = payload["value"]
+    shown = f"{value:.6g}" if isinstance(value, float) else str(value)
+    if len(shown) > 100:
+        shown = shown[:97] + "..."
+    text = f"[record] {payload['name']} = {shown}{' ' + payload['unit'] if payload['unit'] else ''}"
+    return text + ("  (stand-in data)" if payload["standin"] else "")
+
+
+def record(name: str, value, unit: str = "") -> None:
+    """Store a key result in the executed notebook (machine-readable) and print one line."""
+    payload = make_record(name, value, unit)
+    text = record_text(payload)
     try:
         from IPython import get_ipython
         from IPython.display import display
@@ -68,7 +80,6 @@ def record(name: str, value, unit: str = "") -> dict:
         display({MIME: payload, "text/plain": text}, raw=True)
     else:
         print(text)
-    return payload
 
 
 def read_records(notebook) -> dict[str, dict]:

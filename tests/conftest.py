@@ -1,0 +1,28 @@
+"""Shared fixtures. Tests never need the network or ../shared: real-data paths are faked with tmp files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch, tmp_path):
+    """Each test starts with no course environment variables and an empty keras cache, downloads off."""
+    for name in ("LABKIT_PROFILE", "LABKIT_DATA_DIR", "LABKIT_DATA_SOURCE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    monkeypatch.setenv("LABKIT_ALLOW_DOWNLOAD", "0")
+
+
+def write_fake_mnist(path, n_train=40, n_test=20, seed=0):
+    """A tiny npz in the keras MNIST layout with a recognisable pixel pattern."""
+    rng = np.random.default_rng(seed)
+    np.savez(
+        path,
+        x_train=rng.integers(0, 256, size=(n_train, 28, 28), dtype=np.uint8),
+        y_train=np.arange(n_train, dtype=np.uint8) % 10,
+        x_test=rng.integers(0, 256, size=(n_test, 28, 28), dtype=np.uint8),
+        y_test=np.arange(n_test, dtype=np.uint8) % 10,
+    )
+    return path

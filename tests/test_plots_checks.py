@@ -1,0 +1,72 @@
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+
+from labkit import checks, plots
+from labkit.summary import layer_table
+
+
+def test_reconstruction_grid_rows_and_columns():
+    x = np.random.default_rng(0).random((12, 28, 28, 1))
+    fig = plots.reconstruction_grid(x, x, noisy=x, n=5, title="t")
+    assert len(fig.axes) == 15
+    assert [fig.axes[i * 5].get_ylabel() for i in range(3)] == ["original", "noisy", "reconstruction"]
+
+
+def test_image_rows_accepts_colour_and_flat_images():
+    rows = {"colour": np.random.default_rng(0).random((4, 32, 32, 3)), "flat": np.zeros((4, 784))}
+    assert len(plots.image_rows(rows, n=4).axes) == 8
+
+
+def test_learning_curves_draws_train_and_validation():
+    fig = plots.learning_curves({"a": {"loss": [3, 2, 1], "val_loss": [3, 2.5, 2]}, "b": {"loss": [1, 0.5]}})
+    assert len(fig.axes[0].lines) == 3
+    with pytest.raises(KeyError, match="No 'mse'"):
+        plots.learning_curves({"loss": [1]}, metric="mse")
+
+
+def test_latent_scatter_needs_two_dimensions():
+    fig = plots.latent_scatter(np.zeros((10, 2)), np.arange(10) % 3, class_names=["a", "b", "c"])
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["a", "b", "c"]
+    with pytest.raises(ValueError, match="shape \\(N, 2\\)"):
+        plots.latent_scatter(np.zeros((10, 3)), np.zeros(10))
+
+
+def test_confusion_matrix_rows_sum_to_one():
+    fig = plots.confusion_matrix([0, 0, 1, 1], [0, 1, 1, 1], ["x", "y"])
+    image = fig.axes[0].images[0].get_array()
+    assert np.allclose(image.sum(axis=1), 1) and image[0, 0] == 0.5
+
+
+def test_collapse_check_catches_constant_output_and_passes_real_variation():
+    rng = np.random.default_rng(0)
+    inputs = rng.random((50, 28, 28))
+    with pytest.raises(checks.LabCheckError, match="collapsed"):
+        checks.check_not_collapsed(np.tile(inputs.mean(axis=0), (50, 1, 1)) + 1e-4 * rng.random((50, 28, 28)), inputs)
+    assert checks.check_not_collapsed(inputs * 0.9, inputs) > 0.2
+
+
+def test_check_between_and_disjoint():
+    assert checks.check_between("rmse", 0.2, 0, 1) == 0.2
+    with pytest.raises(checks.LabCheckError, match="rmse = 2 is outside"):
+        checks.check_between("rmse", 2.0, 0, 1)
+    with pytest.raises(checks.LabCheckError, match="share \\[2\\]"):
+        checks.check_disjoint("train", [1, 2], "test", [2, 4])
+    checks.check_disjoint("train", [1, 2], "test", [4])
+
+
+def test_layer_table_is_deterministic():
+    import labkit
+
+    labkit.setup_lab("99_test", profile="smoke")
+    import keras
+
+    def table():
+        return layer_table(keras.Sequential([keras.Input((4,)), keras.layers.Dense(3), keras.layers.Dense(2)]))
+
+    text = table()
+    assert text == table()
+    assert "Dense  (N, 3)  " in text and "total parameters: 23" in text
