@@ -95,7 +95,7 @@ def environment_stamp(lab: Lab) -> str:
     return (
         f"{lab.name} | Python {platform.python_version()} | TensorFlow {tf.__version__} | "
         f"Keras {keras.__version__} | devices: {devices} | CPU cores: {os.cpu_count()} "
-        f"(intra-op threads: {intra}) | profile: {lab.profile} | seed: {lab.seed} | "
+        f"(intra-op threads: {intra})\n{lab.name} | profile: {lab.profile} | seed: {lab.seed} | "
         f"data source: {lab.data_source} (data dir: {data_dir})"
     )
 
