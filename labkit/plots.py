@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 
 def use_course_style() -> None:
@@ -74,6 +75,7 @@ def learning_curves(histories, metric: str = "loss", title: str = "", logy: bool
             ax.plot(epochs, logs[f"val_{metric}"], color=color, ls="--", marker="o", ms=3,
                     label=f"{prefix}validation")
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(metric)
     if logy:
         ax.set_yscale("log")

@@ -61,3 +61,17 @@ def test_split_validation_is_disjoint_and_seeded():
     assert np.array_equal(split_validation(x, None, 0.2, seed=1)[1][0], xv)
     with pytest.raises(ValueError, match="between 0 and 1"):
         split_validation(x, None, 1.5)
+
+
+def test_same_seed_gives_the_same_training_run():
+    import keras
+
+    def run():
+        labkit.setup_lab("99_test", profile="smoke", seed=5)
+        x = np.random.default_rng(0).normal(size=(128, 8)).astype("float32")
+        model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
+                                  keras.layers.Dropout(0.3), keras.layers.Dense(8)])
+        model.compile(optimizer="adam", loss="mse")
+        return labkit.fit(model, x, x, epochs=2, batch_size=16, validation_split=0.25).history["loss"]
+
+    assert run() == run()
