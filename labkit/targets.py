@@ -18,6 +18,7 @@ class Target:
     op: str
     threshold: float
     why: str
+    only_if: tuple[str, str] | None = None  # (record, value): the target applies only to that data
 
     def check(self, value) -> bool:
         return _OPS[self.op](value, self.threshold)
@@ -29,6 +30,39 @@ TARGETS: dict[str, list[Target]] = {
         Target("code_size", "<=", 98, "at least 8x compression of 784 pixels"),
         Target("lab_seconds", "<=", 240, "whole lab within 4 minutes on a 2-core CPU"),
     ],
+    "02_lstm_autoencoder": [
+        Target("rows_test_mse", "<=", 0.0176, "seed 001: MNIST-rows LSTM autoencoder, latent 32, 5 epochs"),
+        Target("sine_mse_over_noise_var", "<=", 1.2, "sine reconstruction within 1.2x the noise variance"),
+        Target("lab_seconds", "<=", 300, "whole lab within 5 minutes"),
+    ],
+    "03_denoising_autoencoder": [
+        *(Target(f"test_mse_w{w}_sd{sd}", "<=", v, f"seed 004, {w} filters, sd 0.{sd} (Fashion-MNIST)",
+                 only_if=("dataset", "fashion_mnist"))
+          for w, values in ((32, (0.0037, 0.0060, 0.0091)), (64, (0.0031, 0.0055, 0.0082)))
+          for sd, v in zip((1, 2, 3), values)),
+        Target("lab_seconds", "<=", 360, "whole lab within 6 minutes"),
+    ],
+    "04_stacked_autoencoder": [
+        *(Target(f"test_mse_{name}", "<=", v, f"seed 004, {name} after 50 epochs (Fashion-MNIST)",
+                 only_if=("dataset", "fashion_mnist"))
+          for name, v in (("1layer_32", 0.01296), ("1layer_64", 0.00907), ("3layer_32", 0.0098),
+                          ("3layer_64", 0.0083))),
+        Target("lab_seconds", "<=", 300, "whole lab within 5 minutes"),
+    ],
+    "05_variational_autoencoder": [
+        Target("test_neg_elbo", "<=", 150, "keras.io VAE example: 146.95 nats training loss after 30 epochs"),
+        Target("lab_seconds", "<=", 360, "whole lab within 6 minutes"),
+    ],
+    "06_cifar10_pooling": [
+        Target("test_accuracy", ">=", 0.75, "seed 003's best was 70.85% after 10 epochs (full CIFAR-10)",
+               only_if=("train_size", 50000)),
+        Target("lab_seconds", "<=", 900, "whole lab within 15 minutes"),
+    ],
+    "07_imu_lstm_regression": [
+        Target("rmse_mps", "<=", 0.25, "subject-4 RMSE, trained on subjects 1+2"),
+        Target("improvement_vs_cadence", ">=", 0.30, "at least 30% below the cadence-only baseline"),
+        Target("lab_seconds", "<=", 360, "whole lab within 6 minutes"),
+    ],
 }
 
 
@@ -38,6 +72,10 @@ def evaluate(row: dict) -> list[dict]:
     records = row.get("records", {})
     standin = any(r.get("standin") for r in records.values())
     for target in TARGETS.get(row["lab"], []):
+        if target.only_if is not None:
+            key, wanted = target.only_if
+            if records.get(key, {}).get("value") != wanted:
+                continue
         if target.record == "lab_seconds":
             value = row.get("seconds") if row.get("status") == "ok" else None
         else:
