@@ -84,10 +84,12 @@ def _key_results(records: dict, limit: int = 3) -> str:
 
 
 def _data_label(records: dict) -> str:
-    flags = {rec.get("standin") for rec in records.values()}
-    if True in flags:
+    """STAND-IN if any record came from a stand-in, else the kinds of data the records name."""
+    if any(rec.get("standin") for rec in records.values()):
         return "STAND-IN"
-    return "real" if False in flags else "-"
+    kinds = sorted({rec.get("data_kind") or ("real" if rec.get("standin") is False else None)
+                    for rec in records.values()} - {None})
+    return "+".join(kinds) or "-"
 
 
 def format_table(rows: list[dict]) -> str:

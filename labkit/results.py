@@ -16,16 +16,25 @@ import numpy as np
 
 MIME = "application/vnd.labkit.record+json"
 
-_context: dict = {"lab": None, "profile": None, "data": None, "standin": None}
+DATA_KINDS = ("real", "stand-in", "simulated")
+
+_context: dict = {"lab": None, "profile": None, "data": None, "data_kind": None, "standin": None}
 
 
 def set_lab(lab: str | None, profile: str | None) -> None:
     _context.update(lab=lab, profile=profile)
 
 
+def set_data(label: str, kind: str) -> None:
+    """Say what data later records come from: a label and one of real, stand-in, simulated."""
+    if kind not in DATA_KINDS:
+        raise ValueError(f"data kind {kind!r} is not one of {', '.join(DATA_KINDS)}.")
+    _context.update(data=label, data_kind=kind, standin=kind == "stand-in")
+
+
 def set_data_source(source) -> None:
     """Remember the data source (a labkit.data.DataSource) for later records."""
-    _context.update(data=source.label, standin=bool(source.standin))
+    set_data(source.label, "stand-in" if source.standin else "real")
 
 
 def _plain(value):

@@ -70,3 +70,11 @@ def test_read_records_of_a_broken_file_is_a_clear_error(tmp_path):
     path.write_text("{ not json")
     with pytest.raises(ValueError, match="not a readable notebook"):
         results.read_records(path)
+
+
+def test_simulated_data_is_labelled_as_such_and_bad_kinds_refused():
+    results.set_data("IMU simulated", "simulated")
+    payload = results.make_record("rmse_mps", 0.1)
+    assert payload["data_kind"] == "simulated" and payload["standin"] is False
+    with pytest.raises(ValueError, match="not one of real, stand-in, simulated"):
+        results.set_data("x", "fake")
