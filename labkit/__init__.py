@@ -17,9 +17,18 @@ from labkit.data import (
 )
 from labkit.results import read_records, record
 from labkit.setup import Lab, setup_lab
-from labkit.training import fit, split_validation
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # fit and split_validation live in labkit.training, which imports TensorFlow: load it on first use
+    # so that `import labkit` stays fast for code that never trains (the IMU simulator, the CLI).
+    if name in ("fit", "split_validation"):
+        import importlib
+
+        return getattr(importlib.import_module("labkit.training"), name)
+    raise AttributeError(f"module 'labkit' has no attribute {name!r}")
 
 __all__ = [
     "checks",
