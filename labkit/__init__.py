@@ -6,7 +6,7 @@ environment stamp, tidy training logs, plots, metrics, self-checks, recorded
 results and the ``labkit`` command.
 """
 
-from labkit import checks, metrics, plots
+from labkit import checks, metrics, plots, widgets
 from labkit.data import (
     DataSourceError,
     Dataset,
@@ -34,6 +34,7 @@ __all__ = [
     "checks",
     "metrics",
     "plots",
+    "widgets",
     "DataSourceError",
     "Dataset",
     "Lab",

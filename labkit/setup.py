@@ -54,6 +54,7 @@ def import_tensorflow():
     with quiet_stderr():
         import tensorflow as tf
         import keras  # noqa: F401  (its first import also talks to stderr)
+    tf.get_logger().setLevel("ERROR")  # no retracing warnings each time a new model predicts
     return tf
 
 

@@ -44,7 +44,7 @@ TARGETS: dict[str, list[Target]] = {
     ],
     "04_stacked_autoencoder": [
         *(Target(f"test_mse_{name}", "<=", v, f"seed 004, {name} after 50 epochs (Fashion-MNIST)",
-                 only_if=("dataset", "fashion_mnist"))
+                 only_if=("dataset", "Fashion-MNIST"))
           for name, v in (("1layer_32", 0.01296), ("1layer_64", 0.00907), ("3layer_32", 0.0098),
                           ("3layer_64", 0.0083))),
         Target("lab_seconds", "<=", 300, "whole lab within 5 minutes"),
