@@ -37,7 +37,7 @@ TARGETS: dict[str, list[Target]] = {
     ],
     "03_denoising_autoencoder": [
         *(Target(f"test_mse_w{w}_sd{sd}", "<=", v, f"seed 004, {w} filters, sd 0.{sd} (Fashion-MNIST)",
-                 only_if=("dataset", "fashion_mnist"))
+                 only_if=("dataset_name", "fashion_mnist"))
           for w, values in ((32, (0.0037, 0.0060, 0.0091)), (64, (0.0031, 0.0055, 0.0082)))
           for sd, v in zip((1, 2, 3), values)),
         Target("lab_seconds", "<=", 360, "whole lab within 6 minutes"),
