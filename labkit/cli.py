@@ -35,7 +35,8 @@ def _value(text: str):
 def _error_summary(err: BaseException) -> str:
     name = getattr(err, "ename", type(err).__name__)
     value = getattr(err, "evalue", str(err))
-    return f"{name}: {value}".strip().splitlines()[0][:300]
+    text = " ".join(f"{name}: {value}".split())  # one line, for the progress line and the table
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def run_lab(path: Path, out_dir: Path, profile: str, params: dict, timeout: int) -> dict:
