@@ -4,6 +4,7 @@
     labkit records EXECUTED_NOTEBOOK ...
     labkit bench [NOTEBOOK ...] [--from-summary build/full/summary.json]
     labkit book [--from build/full]
+    labkit refresh-checks NOTEBOOK ...
 """
 
 from __future__ import annotations
@@ -267,6 +268,51 @@ def cmd_records(args) -> int:
     return status
 
 
+CHECK_TAG = "nbval-check-output"
+
+
+def refresh_checked_outputs(source: Path, executed: Path) -> int:
+    """Copy the outputs of cells tagged nbval-check-output from an executed copy into the source.
+
+    Every other cell is left without outputs. Checked cells get an execution count, which nbval
+    needs to compare them. Returns the number of checked cells.
+    """
+    import nbformat
+
+    nb = nbformat.read(source, as_version=4)
+    ran = {cell.get("id"): cell for cell in nbformat.read(executed, as_version=4).cells}
+    count = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        cell.outputs, cell.execution_count = [], None
+        if CHECK_TAG in cell.metadata.get("tags", []):
+            count += 1
+            cell.outputs = [o for o in ran[cell.get("id")].outputs if o.get("output_type") != "error"]
+            cell.execution_count = count
+            for out in cell.outputs:
+                if "execution_count" in out:
+                    out["execution_count"] = count
+    nbformat.write(nb, source)
+    return count
+
+
+def cmd_refresh_checks(args) -> int:
+    """Run labs in the smoke profile and store their checked cells' outputs in the source notebooks."""
+    _configure_environment("smoke")
+    os.environ.pop(settings.DATA_SOURCE_ENV, None)
+    out_dir = Path(args.build_dir or settings.BUILD_DIR / "smoke").resolve()
+    status = 0
+    for path in notebooks.lab_paths(args.notebooks):
+        row = run_lab(path, out_dir, "smoke", {}, args.timeout)
+        if row["status"] != "ok":
+            print(f"{path.name}: not refreshed, the smoke run failed ({row['error']})")
+            status = 1
+            continue
+        print(f"{path.name}: {refresh_checked_outputs(path, Path(row['output']))} checked cell(s) refreshed")
+    return status
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="labkit", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -300,6 +346,13 @@ def build_parser() -> argparse.ArgumentParser:
                       help="folder of executed notebooks (default build/full)")
     book.add_argument("--out", help="where the book is built (default build/book)")
     book.set_defaults(func=cmd_book)
+
+    checks = sub.add_parser("refresh-checks", help="after a deliberate architecture change: store the new "
+                            "outputs of the cells nbval checks (runs the labs in the smoke profile)")
+    checks.add_argument("notebooks", nargs="+", help="lab notebooks or numbers")
+    checks.add_argument("--build-dir", help="where the smoke runs go (default build/smoke)")
+    checks.add_argument("--timeout", type=int, default=600, help="seconds any one cell may run")
+    checks.set_defaults(func=cmd_refresh_checks)
     return parser
 
 

@@ -86,3 +86,17 @@ def test_labkit_run_executes_lab_01_in_smoke_profile_and_records_results(tmp_pat
     executed = nbformat.read(tmp_path / "01_cnn_autoencoder.ipynb", as_version=4)
     text = "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs)
     assert "\r" not in text and "oneDNN" not in text and "absl::InitializeLog" not in text
+
+
+def test_refresh_checks_stores_only_checked_outputs(tmp_path, capsys):
+    lab = _tiny_lab(tmp_path / "01_tiny.ipynb", "print(VALUE + 1)")
+    nb = nbformat.read(lab, as_version=4)
+    nb.cells[1].metadata["tags"] = ["nbval-check-output"]
+    nb.cells.append(nbformat.v4.new_code_cell("print('not checked')"))
+    nbformat.write(nb, lab)
+    code = cli.main(["refresh-checks", str(lab), "--build-dir", str(tmp_path / "build")])
+    assert code == 0 and "1 checked cell(s) refreshed" in capsys.readouterr().out
+    stored = nbformat.read(lab, as_version=4)
+    assert stored.cells[1].outputs[0]["text"] == "2\n" and stored.cells[1].execution_count == 1
+    assert stored.cells[0].outputs == [] and stored.cells[2].outputs == []
+    assert os.environ["LABKIT_PROFILE"] == "smoke"
