@@ -4,7 +4,7 @@ import json
 
 import yaml
 
-from labkit import cli, notebooks, settings, targets
+from labkit import cli, notebooks, runner, settings, targets
 
 
 def _row(lab, status="ok", seconds=100.0, standin=False, **values):
@@ -42,8 +42,8 @@ def test_bench_from_summary_writes_report(tmp_path, capsys):
 
 
 def test_summary_of_a_folder_keeps_labs_run_earlier(tmp_path):
-    cli._merge_into_folder_summary(tmp_path, {"profile": "full", "labs": [_row("01_a"), _row("02_b")]})
-    cli._merge_into_folder_summary(tmp_path, {"profile": "full", "labs": [_row("02_b", status="failed")]})
+    runner.merge_into_folder_summary(tmp_path, {"profile": "full", "labs": [_row("01_a"), _row("02_b")]})
+    runner.merge_into_folder_summary(tmp_path, {"profile": "full", "labs": [_row("02_b", status="failed")]})
     merged = json.loads((tmp_path / "summary.json").read_text())
     assert [r["lab"] for r in merged["labs"]] == ["01_a", "02_b"]
     assert merged["labs"][1]["status"] == "failed" and merged["failed"] == 1

@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from labkit import cli, notebooks, settings
+from labkit import cli, notebooks, runner, settings
 
 LAB01 = settings.NOTEBOOK_DIR / "01_cnn_autoencoder.ipynb"
 
@@ -35,13 +35,13 @@ def test_lab_paths_accept_numbers_and_names():
 
 
 def test_values_from_the_command_line_become_literals():
-    assert cli._value("3") == 3 and cli._value("0.5") == 0.5 and cli._value("None") is None
-    assert cli._value("[1, 2]") == [1, 2] and cli._value("mnist") == "mnist"
+    assert runner._value("3") == 3 and runner._value("0.5") == 0.5 and runner._value("None") is None
+    assert runner._value("[1, 2]") == [1, 2] and runner._value("mnist") == "mnist"
 
 
 def test_unknown_parameter_fails_that_lab_with_a_clear_message(tmp_path):
     lab = _tiny_lab(tmp_path / "01_tiny.ipynb", "print(VALUE)")
-    row = cli.run_lab(lab, tmp_path / "out", "smoke", {"EPOCHS": 3}, timeout=60)
+    row = runner.run_lab(lab, tmp_path / "out", "smoke", {"EPOCHS": 3}, timeout=60)
     assert row["status"] == "failed"
     assert "has no parameter EPOCHS" in row["error"] and "PROFILE, VALUE" in row["error"]
 
