@@ -1,8 +1,6 @@
-"""Benchmark targets, summary merging and the book's table of contents (no lab is executed)."""
+"""Benchmark targets and summary merging (no lab is executed)."""
 
 import json
-
-import yaml
 
 from labkit import cli, notebooks, runner, settings, targets
 
@@ -47,14 +45,3 @@ def test_summary_of_a_folder_keeps_labs_run_earlier(tmp_path):
     merged = json.loads((tmp_path / "summary.json").read_text())
     assert [r["lab"] for r in merged["labs"]] == ["01_a", "02_b"]
     assert merged["labs"][1]["status"] == "failed" and merged["failed"] == 1
-
-
-def test_book_contents_list_every_lab_and_only_existing_pages():
-    toc = yaml.safe_load((settings.REPO_ROOT / "_toc.yml").read_text())
-    files = [c["file"] for part in toc["parts"] for c in part["chapters"]]
-    labs = {f"notebooks/{p.stem}" for p in notebooks.lab_paths()}
-    assert labs <= set(files), f"labs missing from _toc.yml: {labs - set(files)}"
-    for f in files + [toc["root"]]:
-        assert any((settings.REPO_ROOT / f"{f}{ext}").exists() for ext in (".md", ".ipynb")), f
-    config = yaml.safe_load((settings.REPO_ROOT / "_config.yml").read_text())
-    assert config["execute"]["execute_notebooks"] == "off"
