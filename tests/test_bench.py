@@ -2,7 +2,7 @@
 
 import json
 
-from labkit import cli, notebooks, runner, settings, targets
+from labkit import cli, notebooks, runner, targets
 
 
 def _row(lab, status="ok", seconds=100.0, standin=False, **values):
