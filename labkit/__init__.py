@@ -6,7 +6,7 @@ environment stamp, tidy training logs, plots, metrics, self-checks, recorded
 results and the ``labkit`` command.
 """
 
-from labkit import checks, metrics, plots, widgets
+from labkit import checks, expected, metrics, plots, widgets
 from labkit.data import (
     DataSourceError,
     Dataset,
@@ -15,6 +15,7 @@ from labkit.data import (
     load_fashion_mnist,
     load_mnist,
 )
+from labkit.expected import show_expected
 from labkit.results import read_records, record
 from labkit.setup import Lab, setup_lab
 
@@ -32,6 +33,7 @@ def __getattr__(name):
 
 __all__ = [
     "checks",
+    "expected",
     "metrics",
     "plots",
     "widgets",
@@ -46,5 +48,6 @@ __all__ = [
     "read_records",
     "record",
     "setup_lab",
+    "show_expected",
     "split_validation",
 ]

@@ -19,10 +19,17 @@ MIME = "application/vnd.labkit.record+json"
 DATA_KINDS = ("real", "stand-in", "simulated")
 
 _context: dict = {"lab": None, "profile": None, "data": None, "data_kind": None, "standin": None}
+_recorded: dict[str, dict] = {}  # this session's records, by name, for labkit.expected.show_expected
 
 
 def set_lab(lab: str | None, profile: str | None) -> None:
     _context.update(lab=lab, profile=profile)
+    _recorded.clear()
+
+
+def recorded() -> dict[str, dict]:
+    """The records made so far in this session (since the last setup_lab), by name."""
+    return dict(_recorded)
 
 
 def set_data(label: str, kind: str) -> None:
@@ -77,6 +84,7 @@ def record_text(payload: dict) -> str:
 def record(name: str, value, unit: str = "") -> None:
     """Store a key result in the executed notebook (machine-readable) and print one line."""
     payload = make_record(name, value, unit)
+    _recorded[name] = payload
     text = record_text(payload)
     try:
         from IPython import get_ipython
