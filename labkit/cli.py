@@ -2,9 +2,11 @@
 
     labkit run [NOTEBOOK ...] --profile smoke|full [-p NAME VALUE ...]
     labkit records EXECUTED_NOTEBOOK ...
-    labkit bench [NOTEBOOK ...] [--from-summary build/full/summary.json]
-    labkit book [--from build/full]
+    labkit bench [NOTEBOOK ...] [--from-summary S] [--baselines-from B] [--no-baselines]
+    labkit book [--profile smoke|full] [--from build/PROFILE] [--out build/book]
     labkit refresh-checks NOTEBOOK ...
+    labkit release [NOTEBOOK ...] [--out build/release]
+    labkit grade SUBMISSION ... --lab NN --out DIR [--workers N] [--shard K/N]
 """
 
 from __future__ import annotations
@@ -98,6 +100,68 @@ def cmd_refresh_checks(args) -> int:
     return status
 
 
+def cmd_release(args) -> int:
+    """Write student versions: solutions stubbed, hidden tests removed, outputs cleared."""
+    from labkit.release import ReleaseError, release
+
+    paths = notebooks.lab_paths(args.notebooks)
+    out_dir = Path(args.out or settings.BUILD_DIR / "release").resolve()
+    try:
+        written = release(paths, out_dir)
+    except (ReleaseError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(f"released {path}")
+    return 0
+
+
+def _source_for(lab: str | None, source: str | None) -> Path:
+    if source:
+        return Path(source)
+    matches = notebooks.lab_paths([lab]) if lab else []
+    if len(matches) != 1 or not matches[0].exists():
+        known = ", ".join(p.stem for p in notebooks.lab_paths())
+        raise ValueError(f"--lab {lab!r} names no single lab; use a number or name from: {known}.")
+    return matches[0]
+
+
+def cmd_grade(args) -> int:
+    """Grade submissions of one lab; writes results, gradebook.csv and report.html into --out."""
+    from labkit import gradebook, grading
+
+    try:
+        source = _source_for(args.lab, args.source)
+        lab = notebooks.read_notebook(source).get("metadata", {}).get("labkit", {}).get("lab") or source.stem
+        subs = grading.take_shard(grading.collect_submissions(args.submissions, lab), args.shard)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if args.data_dir:
+        os.environ[settings.DATA_DIR_ENV] = str(Path(args.data_dir).expanduser().resolve())
+    timeout = args.timeout or (600 if args.profile == "smoke" else 3600)
+    opts = grading.Options(lab=lab, profile=args.profile, timeout=timeout, memory_mb=args.memory_mb,
+                           max_output_bytes=args.max_output_kb * 1000, redo=args.redo)
+    out_dir = Path(args.out).resolve()
+    print(f"Grading {len(subs)} submission(s) of {lab} ({args.profile} profile, {args.workers} worker(s)) "
+          f"into {out_dir}", flush=True)
+    try:
+        results = grading.grade_batch(subs, source, out_dir, opts, workers=args.workers,
+                                      progress=lambda line: print(line, flush=True))
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    csv_path, html_path = gradebook.write_gradebook(out_dir)
+    counts = {}
+    for r in results:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    print()
+    print("Statuses: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    print(f"Gradebook: {csv_path}")
+    print(f"Report:    {html_path}")
+    return 1 if counts.get("grader-error") else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="labkit", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -118,18 +182,26 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("notebooks", nargs="+")
     rec.set_defaults(func=cmd_records)
 
-    bench_cmd = sub.add_parser("bench", help="run labs in the full profile on real data and check the targets")
+    bench_cmd = sub.add_parser("bench", help="run labs in the full profile on real data and the source "
+                               "documents' models beside them; report times, figures and targets")
     bench_cmd.add_argument("notebooks", nargs="*", help="lab notebooks or numbers (default: all labs)")
     bench_cmd.add_argument("--data-dir", help=f"folder with mnist.npz etc. (sets {settings.DATA_DIR_ENV})")
-    bench_cmd.add_argument("--from-summary", help="check an existing summary.json instead of running the labs")
+    bench_cmd.add_argument("--from-summary", help="read the labs' results from a summary.json instead of running them")
+    bench_cmd.add_argument("--baselines", action=argparse.BooleanOptionalAction, default=True,
+                           help="run the source documents' models too (default; saved to OUT/baselines.json)")
+    bench_cmd.add_argument("--baselines-from", help="read the baselines from a baselines.json instead of running them")
+    bench_cmd.add_argument("--smoke-summary", help="smoke-profile summary.json for the CI budget "
+                           "(default build/smoke/summary.json)")
     bench_cmd.add_argument("--out", help="where the report goes (default build/bench)")
     bench_cmd.add_argument("--timeout", type=int, help="seconds any one cell may run")
     bench_cmd.set_defaults(func=bench.cmd_bench)
 
     book_cmd = sub.add_parser("book", help="build the web book (Jupyter Book 1) from executed notebooks")
-    book_cmd.add_argument("--from", dest="source", default=str(settings.BUILD_DIR / "full"),
-                      help="folder of executed notebooks (default build/full)")
+    book_cmd.add_argument("--profile", choices=settings.PROFILES, default="full",
+                          help="profile of the results shown; missing or stale labs run in it first")
+    book_cmd.add_argument("--from", dest="source", help="folder of executed notebooks (default build/PROFILE)")
     book_cmd.add_argument("--out", help="where the book is built (default build/book)")
+    book_cmd.add_argument("--timeout", type=int, help="seconds any one cell may run")
     book_cmd.set_defaults(func=book.cmd_book)
 
     checks = sub.add_parser("refresh-checks", help="after a deliberate architecture change: store the new "
@@ -138,6 +210,28 @@ def build_parser() -> argparse.ArgumentParser:
     checks.add_argument("--build-dir", help="where the smoke runs go (default build/smoke)")
     checks.add_argument("--timeout", type=int, default=600, help="seconds any one cell may run")
     checks.set_defaults(func=cmd_refresh_checks)
+
+    rel = sub.add_parser("release", help="write student versions of the labs (solutions stubbed, hidden "
+                         "tests removed, outputs cleared)")
+    rel.add_argument("notebooks", nargs="*", help="lab notebooks or numbers (default: all labs)")
+    rel.add_argument("--out", help="where the student versions go (default build/release)")
+    rel.set_defaults(func=cmd_release)
+
+    grade = sub.add_parser("grade", help="grade submitted notebooks of one lab, each in its own process")
+    grade.add_argument("submissions", nargs="+", help="submitted .ipynb files or folders holding them")
+    grade.add_argument("--lab", help="the lab graded, e.g. 01 (its notebook holds the instructor's tests)")
+    grade.add_argument("--source", help="grade against this instructor notebook instead of --lab's")
+    grade.add_argument("--out", required=True, help="folder for results, executed notebooks and the gradebook")
+    grade.add_argument("--profile", choices=settings.PROFILES, default="smoke",
+                       help="profile the submissions run in (default smoke)")
+    grade.add_argument("--data-dir", help=f"folder with mnist.npz etc. (sets {settings.DATA_DIR_ENV})")
+    grade.add_argument("--timeout", type=int, help="seconds one submission may run (default 600 smoke, 3600 full)")
+    grade.add_argument("--memory-mb", type=int, default=4096, help="memory cap per submission, kernel included")
+    grade.add_argument("--max-output-kb", type=int, default=100, help="cap on each stored output")
+    grade.add_argument("--workers", type=int, default=1, help="submissions graded at once")
+    grade.add_argument("--shard", help="grade only slice K of N (K/N), e.g. for a cluster's job array")
+    grade.add_argument("--redo", action="store_true", help="grade again submissions already graded")
+    grade.set_defaults(func=cmd_grade)
     return parser
 
 

@@ -147,3 +147,15 @@ def band_score(value, band: Band, points: float) -> float:
     width = max(band.high - band.low, 1e-12)
     distance = band.low - value if value < band.low else value - band.high
     return round(float(points) * max(0.0, 1.0 - distance / width), 4)
+
+
+# Records a grader scores (points each) against the band of the profile it grades in.
+RUBRIC: dict[str, dict[str, float]] = {
+    "01_cnn_autoencoder": {"test_mse": 2},
+    "02_lstm_autoencoder": {"rows_test_mse": 2},
+    "03_denoising_autoencoder": {"test_mse_w32_sd3": 1, "test_mse_w64_sd3": 1},
+    "04_stacked_autoencoder": {"test_mse_3layers_32": 2},
+    "05_variational_autoencoder": {"test_neg_elbo": 2},
+    "06_cifar10_pooling": {"test_accuracy": 2},
+    "07_imu_lstm_regression": {"rmse_mps": 2},
+}

@@ -70,3 +70,29 @@ def test_layer_table_is_deterministic():
     text = table()
     assert text == table()
     assert "Dense  (N, 3)  " in text and "total parameters: 23" in text
+
+
+def test_output_activation_must_reach_the_targets():
+    import keras
+
+    sigmoid = keras.Sequential([keras.Input((3,)), keras.layers.Dense(3, activation="sigmoid")])
+    linear = keras.Sequential([keras.Input((3,)), keras.layers.Dense(3)])
+    sine = np.sin(np.linspace(-3, 3, 30)).reshape(10, 3)
+    with pytest.raises(checks.LabCheckError, match=r"sigmoid.*\[0, 1\].*from -1 to 1. Use a tanh"):
+        checks.check_output_activation(sigmoid, sine)
+    assert checks.check_output_activation(sigmoid, np.abs(sine)) == "sigmoid"
+    assert checks.check_output_activation(linear, sine * 5) == "linear"
+
+
+def test_bottleneck_must_be_smaller_than_the_input():
+    assert checks.check_bottleneck((None, 28, 28, 1), (None, 7, 7, 2)) == 8.0
+    with pytest.raises(checks.LabCheckError, match="1568 numbers but the input only 784"):
+        checks.check_bottleneck((28, 28, 1), (14, 14, 8))
+
+
+def test_validation_data_must_not_come_from_the_test_set():
+    rng = np.random.default_rng(0)
+    x_test, x_train = rng.random((20, 4, 4)), rng.random((50, 4, 4))
+    checks.check_not_test_data(x_train[:10], x_test)
+    with pytest.raises(checks.LabCheckError, match="shares 3 example"):
+        checks.check_not_test_data(np.concatenate([x_train[:5], x_test[:3]]), x_test)
