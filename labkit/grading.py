@@ -202,7 +202,8 @@ def score_test_cells(source: dict, executed: dict, stopped: str | None = None) -
             row = (0.0, "not run", f"never ran: {stopped or 'the notebook stopped before this cell'}")
         elif partial is not None:
             score = min(max(partial, 0.0), points)
-            row = (score, "partial" if score < points else "passed", f"partial credit {score:g} of {points:g}")
+            outcome = "passed" if score == points else ("partial" if score > 0 else "failed")
+            row = (score, outcome, "" if score == points else f"partial credit {score:g} of {points:g}")
         else:
             row = (points, "passed", "")
         rows.append({"grade_id": gid, "kind": "test", "points": points, "score": round(row[0], 4),
@@ -399,6 +400,9 @@ def _grade_into(result: dict, sub: Submission, source: dict, folder: Path, opts:
     executed_path = folder / f"{opts.lab}.ipynb"
     executed_path.unlink(missing_ok=True)
     outcome = execute(prepared_path, executed_path, workdir, opts, _kernel_env(opts))
+    if outcome["status"] == "failed" and "Kernel didn't respond" in (outcome.get("error") or ""):
+        result["messages"].append("the kernel did not start; tried once more")
+        outcome = execute(prepared_path, executed_path, workdir, opts, _kernel_env(opts))
     result["execution_seconds"] = outcome.get("execution_seconds", 0.0)
     result["peak_memory_mb"] = outcome.get("peak_mb")
     result["status"] = "graded" if outcome["status"] == "completed" else outcome["status"]

@@ -26,12 +26,15 @@ def main(argv=None) -> int:
     import papermill
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
+    from labkit.kernels import IPCKernelManager
+
     start = time.perf_counter()
     outcome = {"status": "completed", "error": None}
     try:
         papermill.execute_notebook(
             args.prepared, args.executed, kernel_name="python3", cwd=args.cwd, progress_bar=False,
             log_output=False, execution_timeout=args.timeout, allow_errors=True,
+            kernel_manager_class=IPCKernelManager,
         )
     except papermill.PapermillExecutionError:
         pass  # some cells raised; they are scored from the saved notebook

@@ -32,6 +32,8 @@ def run_lab(path: Path, out_dir: Path, profile: str, params: dict, timeout: int)
     """Execute one lab with papermill; never raises, returns a result row."""
     import papermill
 
+    from labkit.kernels import IPCKernelManager
+
     row = {"lab": path.stem, "notebook": str(path), "status": "failed", "seconds": 0.0,
            "output": None, "error": None, "records": {}}
     start = time.perf_counter()
@@ -47,7 +49,7 @@ def run_lab(path: Path, out_dir: Path, profile: str, params: dict, timeout: int)
         papermill.execute_notebook(
             str(path), str(output), parameters={"PROFILE": profile, **params},
             kernel_name="python3", cwd=str(path.parent), progress_bar=False,
-            execution_timeout=timeout, log_output=False,
+            execution_timeout=timeout, log_output=False, kernel_manager_class=IPCKernelManager,
         )
         row["status"] = "ok"
     except Exception as err:  # one lab failing must not stop the others
