@@ -202,6 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     book_cmd.add_argument("--from", dest="source", help="folder of executed notebooks (default build/PROFILE)")
     book_cmd.add_argument("--out", help="where the book is built (default build/book)")
     book_cmd.add_argument("--timeout", type=int, help="seconds any one cell may run")
+    book_cmd.add_argument("--solutions", action="store_true",
+                          help="show the exercises' solutions and hidden tests (an instructors' edition)")
     book_cmd.set_defaults(func=book.cmd_book)
 
     checks = sub.add_parser("refresh-checks", help="after a deliberate architecture change: store the new "

@@ -48,15 +48,15 @@ def _replace_regions(text: str, begin: str, end: str, stub: tuple[str, ...], whe
     return "\n".join(out)
 
 
-def student_cell(cell: dict, where: str) -> dict:
-    """The student version of one cell."""
+def student_cell(cell: dict, where: str, keep_outputs: bool = False) -> dict:
+    """The student version of one cell (its outputs cleared unless ``keep_outputs``)."""
     cell = copy.deepcopy(cell)
     text = cell_source(cell)
     stub = MARKDOWN_STUB if cell.get("cell_type") == "markdown" else CODE_STUB
     text = _replace_regions(text, BEGIN_SOLUTION, END_SOLUTION, stub, where)
     text = _replace_regions(text, BEGIN_HIDDEN, END_HIDDEN, (), where)
     cell["source"] = text
-    if cell.get("cell_type") == "code":
+    if cell.get("cell_type") == "code" and not keep_outputs:
         cell["outputs"], cell["execution_count"] = [], None
     return cell
 

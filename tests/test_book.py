@@ -1,16 +1,402 @@
-"""The book's table of contents and configuration."""
+"""The web book: contents, configuration, stale labs, lab pages, and a real build seen in Chromium."""
 
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
 import yaml
+from matplotlib import image as mpimg
 
-from labkit import notebooks, settings
+from labkit import book, cli, notebooks, settings
+from labkit.results import MIME, read_records
+
+ROOT = settings.REPO_ROOT
+LABS = notebooks.lab_paths()
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 
 
-def test_book_contents_list_every_lab_and_only_existing_pages():
-    toc = yaml.safe_load((settings.REPO_ROOT / "_toc.yml").read_text())
-    files = [c["file"] for part in toc["parts"] for c in part["chapters"]]
-    labs = {f"notebooks/{p.stem}" for p in notebooks.lab_paths()}
-    assert labs <= set(files), f"labs missing from _toc.yml: {labs - set(files)}"
-    for f in files + [toc["root"]]:
-        assert any((settings.REPO_ROOT / f"{f}{ext}").exists() for ext in (".md", ".ipynb")), f
-    config = yaml.safe_load((settings.REPO_ROOT / "_config.yml").read_text())
-    assert config["execute"]["execute_notebooks"] == "off"
+def _norm(text: str) -> str:
+    return " ".join(text.split()).lower()
+
+
+# --- contents and configuration -------------------------------------------------------------
+
+def test_book_lists_intro_labs_in_order_instructors_and_references():
+    pages = book.toc_pages(ROOT)
+    assert pages[0] == "notebooks/intro"
+    labs = [p for p in pages if p.removeprefix("notebooks/")[:2].isdigit()]
+    assert labs == [f"notebooks/{p.stem}" for p in LABS], "_toc.yml must list every lab, in order"
+    assert {"notebooks/instructors", "notebooks/references"} <= set(pages)
+    for page in pages:
+        assert any((ROOT / f"{page}{ext}").exists() for ext in (".md", ".ipynb")), page
+
+
+def test_book_pages_in_the_notebook_folder_are_not_taken_for_labs():
+    assert all(p.suffix == ".ipynb" and p.name[:2].isdigit() for p in LABS)
+    assert (settings.NOTEBOOK_DIR / "intro.md").exists()
+
+
+def test_config_never_executes_and_launches_jupyterlab_from_the_repository_url():
+    assert CONFIG["execute"]["execute_notebooks"] == "off"
+    assert CONFIG["repository"]["url"].startswith("https://github.com/")
+    launch = CONFIG["launch_buttons"]
+    assert launch["notebook_interface"] == "jupyterlab"
+    assert launch["binderhub_url"].startswith("https://")
+
+
+def test_instructors_page_uses_only_options_the_commands_have():
+    text = (settings.NOTEBOOK_DIR / "instructors.md").read_text()
+    commands = cli.build_parser()._subparsers._group_actions[0].choices
+    for name in ("run", "records", "bench", "book", "release", "grade"):
+        assert f"labkit {name}" in text, f"the instructors page does not explain labkit {name}"
+    options = {opt for sub in commands.values() for action in sub._actions for opt in action.option_strings}
+    unknown = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", text)) - options
+    assert not unknown, f"the instructors page names options no labkit command has: {unknown}"
+
+
+def test_references_hold_every_title_the_labs_cite():
+    refs = _norm((settings.NOTEBOOK_DIR / "references.md").read_text())
+    for lab in LABS:
+        first = "".join(notebooks.read_notebook(lab)["cells"][0]["source"])
+        cited = first[first.find("**Data"):].split("\n## ")[0]
+        for title in re.findall(r'"([^"]+)"', cited):
+            assert _norm(title) in refs, f"{lab.name} cites {title!r}, missing from notebooks/references.md"
+
+
+def test_ci_installs_what_the_readme_test_command_installs():
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    extras = re.findall(r'pip install (?:--quiet )?-e "\.\[([^\]]*)\]" && \.venv/bin/python -m pytest', readme)
+    assert extras == ["test,book"], "README's test command should install the test and book extras"
+    assert 'pip install --quiet -e ".[test,book]"' in ci
+    assert "apt-get install -y chromium" in ci
+
+
+# --- stale executed copies ------------------------------------------------------------------
+
+def _source(tmp_path, code="x = 1"):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Lab 99: A test\n\nSome text."),
+                nbformat.v4.new_code_cell('PROFILE = "full"', metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell(code)]
+    path = tmp_path / "99_test.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def _executed(source, out_dir, profile="smoke", records=(), failed=False):
+    """What papermill writes: the injected parameters cell, outputs and its metadata."""
+    nb = json.loads(source.read_text())
+    injected = {"cell_type": "code", "id": "injected", "execution_count": 1, "outputs": [],
+                "metadata": {"tags": ["injected-parameters"]}, "source": f'PROFILE = "{profile}"'}
+    nb["cells"].insert(2, injected)
+    nb["cells"][-1]["outputs"] = [
+        {"output_type": "display_data", "metadata": {}, "data": {MIME: rec, "text/plain": rec["name"]}}
+        for rec in records]
+    nb["metadata"]["papermill"] = {"parameters": {"PROFILE": profile}, "exception": failed}
+    out_dir.mkdir(exist_ok=True)
+    path = out_dir / source.name
+    path.write_text(json.dumps(nb))
+    return path
+
+
+def _record(name, value, profile="smoke", data="STAND-IN for MNIST", kind="stand-in"):
+    return {"name": name, "value": value, "unit": "", "lab": "99_test", "profile": profile,
+            "data": data, "data_kind": kind, "standin": None if kind is None else kind == "stand-in"}
+
+
+def test_an_executed_copy_with_the_same_cells_is_up_to_date(tmp_path):
+    source = _source(tmp_path)
+    ran = _executed(source, tmp_path / "ran", records=[_record("mse", 0.1)])
+    assert book.why_stale(source, ran, "smoke") is None
+
+
+def test_missing_failed_unreadable_and_other_profile_copies_are_stale(tmp_path):
+    source = _source(tmp_path)
+    assert book.why_stale(source, tmp_path / "none" / source.name, "smoke") == "not executed yet"
+    ran = _executed(source, tmp_path / "ran", failed=True)
+    assert "failed" in book.why_stale(source, ran, "smoke")
+    ran = _executed(source, tmp_path / "ran", profile="full", records=[_record("mse", 0.1, profile="full")])
+    assert book.why_stale(source, ran, "smoke") == "it ran in the full profile, not smoke"
+    ran.write_text("{not json")
+    assert "not a readable notebook" in book.why_stale(source, ran, "smoke")
+
+
+def test_a_change_to_code_or_text_of_the_source_makes_the_copy_stale(tmp_path):
+    source = _source(tmp_path)
+    ran = _executed(source, tmp_path / "ran")
+    _source(tmp_path, code="x = 2")
+    assert book.why_stale(source, ran, "smoke") == "its source changed since it ran"
+    _source(tmp_path)
+    nb = json.loads(source.read_text())
+    nb["cells"][0]["source"] = "# Lab 99: A new title"
+    source.write_text(json.dumps(nb))
+    assert book.why_stale(source, ran, "smoke") == "its source changed since it ran"
+
+
+# --- lab pages ------------------------------------------------------------------------------
+
+def test_lab_page_says_profile_and_data_under_the_title_and_ends_with_the_results(tmp_path):
+    source = _source(tmp_path)
+    records = [_record("test_mse", 0.01234567), _record("sizes", [8, 0.123456]),
+               _record("sine_mse", 0.5, data=None, kind=None)]
+    ran = _executed(source, tmp_path / "ran", records=records)
+    cells = book.lab_page(json.loads(ran.read_text()), "99_test")["cells"]
+    assert cells[0]["source"] == "# Lab 99: A test"
+    note, table = cells[1]["source"], cells[-1]["source"]
+    assert "**smoke** profile" in note and "**STAND-IN for MNIST** (stand-in)" in note
+    assert "not stated for 1 of the 3 recorded results" in note
+    assert ":class: warning" in note and "/downloads/99_test.ipynb" in note
+    assert cells[2]["source"] == "\nSome text."
+    assert "| `test_mse` | 0.01235 |  | stand-in |" in table
+    assert "| `sizes` | `[8, 0.1235]` |  | stand-in |" in table
+    assert "| `sine_mse` | 0.5 |  | not stated |" in table
+
+
+def test_lab_page_with_real_data_is_a_note_and_names_changed_parameters(tmp_path):
+    source = _source(tmp_path)
+    ran = _executed(source, tmp_path / "ran", profile="full",
+                    records=[_record("mse", 0.1, profile="full", data="MNIST (keras cache)", kind="real")])
+    nb = json.loads(ran.read_text())
+    nb["metadata"]["papermill"]["parameters"]["EPOCHS"] = 5
+    ran.write_text(json.dumps(nb))
+    note = book.lab_page(json.loads(ran.read_text()), "99_test")["cells"][1]["source"]
+    assert ":class: note" in note and "**full** profile" in note and "**MNIST (keras cache)** (real)" in note
+    assert "`EPOCHS = 5`" in note
+
+
+def test_lab_page_without_records_says_so(tmp_path):
+    ran = _executed(_source(tmp_path), tmp_path / "ran")
+    cells = book.lab_page(json.loads(ran.read_text()), "99_test")["cells"]
+    assert "no recorded results" in cells[1]["source"]
+    assert "This run recorded no results." in cells[-1]["source"]
+
+
+def _outputs(*kinds):
+    data = {"image": {"image/png": "iVBOR", "text/plain": "<Figure>"},
+            "widget": {book.WIDGET_MIME: {"model_id": "m"}, "text/plain": "interactive(...)"}}
+    return {"cell_type": "code", "source": "", "metadata": {},
+            "outputs": [{"output_type": "display_data", "metadata": {}, "data": data[k]} for k in kinds]}
+
+
+def test_every_widget_needs_a_figure_since_the_last_heading_or_widget():
+    heading = {"cell_type": "markdown", "source": "## Next section", "metadata": {}}
+    assert book.widgets_without_figure({"cells": [_outputs("image", "widget")]}) == []
+    assert book.widgets_without_figure({"cells": [_outputs("image"), _outputs("widget")]}) == []
+    assert book.widgets_without_figure({"cells": [_outputs("widget", "image")]}) == [0]
+    assert book.widgets_without_figure({"cells": [_outputs("image"), heading, _outputs("widget")]}) == [2]
+    assert book.widgets_without_figure({"cells": [_outputs("image", "widget"), _outputs("widget")]}) == [1]
+
+
+def test_a_page_the_toc_names_but_nobody_wrote_is_reported(tmp_path, monkeypatch):
+    root = tmp_path / "repo"
+    (root / "notebooks").mkdir(parents=True)
+    (root / "_config.yml").write_text("title: t\n")
+    (root / "_toc.yml").write_text("format: jb-book\nroot: notebooks/ghost\n")
+    monkeypatch.setattr(settings, "REPO_ROOT", root)
+    lab = _source(root / "notebooks")
+    problems = book.assemble(tmp_path / "site", tmp_path / "ran", [lab])
+    assert problems == ["_toc.yml names notebooks/ghost, but there is no notebooks/ghost.md or lab notebook "
+                        "notebooks/ghost.ipynb",
+                        "_toc.yml does not list the lab 99_test.ipynb; add `- file: notebooks/99_test`"]
+
+
+def test_book_command_explains_a_missing_jupyter_book_and_a_bad_from(tmp_path, monkeypatch, capsys):
+    args = SimpleNamespace(profile="smoke", source=None, out=str(tmp_path / "site"), timeout=None)
+    monkeypatch.setattr(book, "jupyter_book", lambda: None)
+    assert book.cmd_book(args) == 2
+    assert 'pip install -e ".[book]"' in capsys.readouterr().err
+    monkeypatch.setattr(book, "jupyter_book", lambda: "jupyter-book")
+    (tmp_path / "file.ipynb").write_text("{}")
+    args.source = str(tmp_path / "file.ipynb")
+    assert book.cmd_book(args) == 2
+    assert "is a file; give the folder of executed notebooks" in capsys.readouterr().err
+
+
+def test_book_command_never_wipes_the_executed_notebooks_the_repository_or_another_folder(
+        tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(book, "jupyter_book", lambda: "jupyter-book")
+    executed = tmp_path / "executed"
+    assert book.why_not_wiped(tmp_path, executed) == "it holds the executed notebooks"
+    assert book.why_not_wiped(ROOT, executed) == "it holds the repository"
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "mine.txt").write_text("keep")
+    assert book.why_not_wiped(tmp_path / "notes", executed) == "it is neither empty nor an earlier book"
+    assert book.why_not_wiped(tmp_path / "new", executed) is None
+    args = SimpleNamespace(profile="smoke", source=str(executed), out=str(tmp_path / "notes"), timeout=None)
+    assert book.cmd_book(args) == 2
+    assert "neither empty nor an earlier book" in capsys.readouterr().err
+    assert (tmp_path / "notes" / "mine.txt").exists()
+
+
+# --- the real thing: smoke runs of every lab, the book built from them, seen in Chromium -------
+
+def _book_command(executed, site):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LABKIT_")}
+    env.update(LABKIT_ALLOW_DOWNLOAD="0", KERAS_HOME=str(site.parent / "keras_home"))
+    return subprocess.run([sys.executable, "-m", "labkit.cli", "book", "--profile", "smoke",
+                           "--from", str(executed), "--out", str(site)],
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=1800)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """Every lab run in the smoke profile into a fresh folder, and the book built from them."""
+    folder = tmp_path_factory.mktemp("book")
+    executed, site = folder / "executed", folder / "site"
+    proc = _book_command(executed, site)
+    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-5000:]
+    return SimpleNamespace(executed=executed, site=site, html=site / "_build" / "html", first=proc,
+                           shots=folder / "screenshots")
+
+
+@pytest.mark.notebooks
+def test_book_runs_the_missing_labs_then_builds_and_prints_the_index(built):
+    out = built.first.stdout
+    assert all(f"{lab.stem}: not executed yet; running it in the smoke profile." in out for lab in LABS)
+    assert f"Book: {built.html / 'index.html'}" in out
+
+
+@pytest.mark.notebooks
+def test_book_from_executed_labs_runs_nothing_and_reports_its_seconds(built):
+    proc = _book_command(built.executed, built.site)
+    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-5000:]
+    assert "running it in" not in proc.stdout
+    seconds = float(re.search(r"Built the book from .* in ([0-9.]+) s\.", proc.stdout).group(1))
+    print(f"book built from executed notebooks in {seconds:.1f} s")
+    assert seconds < 300
+
+
+@pytest.mark.notebooks
+def test_executed_labs_show_a_static_figure_before_every_widget(built):
+    widgets = 0
+    for lab in LABS:
+        nb = json.loads((built.executed / lab.name).read_text())
+        assert book.widgets_without_figure(nb) == [], f"{lab.name}: a widget with no figure before it"
+        widgets += sum(book.WIDGET_MIME in out.get("data", {}) for c in nb["cells"] for out in c.get("outputs", []))
+    assert widgets, "no lab shows an interactive control any more; is this test still needed?"
+
+
+@pytest.mark.notebooks
+@pytest.mark.parametrize("lab", LABS, ids=[p.stem for p in LABS])
+def test_lab_page_has_download_and_jupyterlab_launch_links(built, lab):
+    html = (built.html / "notebooks" / f"{lab.stem}.html").read_text()
+    repo = CONFIG["repository"]["url"].removeprefix("https://github.com/")
+    assert f"mybinder.org/v2/gh/{repo}/main?urlpath=lab/tree/notebooks/{lab.name}" in html
+    assert f"urlpath=lab/tree/{repo.split('/')[1]}/notebooks/{lab.name}" in html  # JupyterHub
+    assert (built.html / "_sources" / "notebooks" / lab.name).exists()
+    student = re.search(rf'href="(\.\./_downloads/[0-9a-f]+/{lab.name})"', html)
+    assert student, "no download link for the student version"
+    assert "BEGIN SOLUTION" not in (built.html / "notebooks" / student.group(1)).read_text()
+
+
+class _Dom(HTMLParser):
+    """Headings, images, tables and admonitions of a page, as text."""
+
+    def __init__(self):
+        super().__init__()
+        self.h1, self.images, self.tables, self.notes, self._open = [], [], [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "img":
+            self.images.append(attrs.get("src", ""))
+        grab = {"h1": self.h1, "table": self.tables}.get(tag)
+        if grab is None and tag == "div" and "admonition" in (attrs.get("class") or "").split():
+            grab = self.notes
+        if grab is not None:
+            grab.append("")
+            self._open.append((tag, grab))
+        elif self._open and tag == self._open[-1][0]:
+            self._open.append((tag, None))
+
+    def handle_endtag(self, tag):
+        if self._open and self._open[-1][0] == tag:
+            self._open.pop()
+
+    def handle_data(self, data):
+        for _, grab in self._open:
+            if grab is not None:
+                grab[-1] += data
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if found is None:
+        reason = "Chromium is not installed (.ci/run installs it: apt-get install -y chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return found
+
+
+def _render(page: Path, shot: Path) -> _Dom:
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run([_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                           "--window-size=1280,4000", "--virtual-time-budget=5000", f"--screenshot={shot}",
+                           "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout, proc.stderr[-3000:]
+    pixels = mpimg.imread(shot)
+    assert len(np.unique(pixels.reshape(-1, pixels.shape[-1])[::97], axis=0)) > 20, f"{shot} is nearly blank"
+    dom = _Dom()
+    dom.feed(proc.stdout)
+    return dom
+
+
+@pytest.mark.notebooks
+def test_browser_shows_the_index_page_with_every_lab(built):
+    dom = _render(built.html / "index.html", built.shots / "index.png")
+    print(f"screenshots of the book's pages: {built.shots}")
+    assert any("Deep learning by building it" in h for h in dom.h1), dom.h1
+    labs_table = [t for t in dom.tables if "what you build" in t]
+    assert labs_table and all(f"{lab.name[:2]}" in labs_table[0] for lab in LABS)
+
+
+@pytest.mark.notebooks
+@pytest.mark.parametrize("lab", LABS, ids=[p.stem for p in LABS])
+def test_browser_shows_each_lab_title_figures_and_results_table(built, lab):
+    page = built.html / "notebooks" / f"{lab.stem}.html"
+    dom = _render(page, built.shots / f"{lab.stem}.png")
+    title = "".join(notebooks.read_notebook(lab)["cells"][0]["source"]).splitlines()[0].lstrip("# ")
+    assert any(title in h for h in dom.h1), f"title {title!r} not among {dom.h1}"
+    figures = [page.parent / src for src in dom.images if "_images/" in src and src.endswith(".png")]
+    assert figures, "no figure on the page"
+    assert all(f.exists() and min(_png_size(f)) > 0 for f in figures)
+    assert any("Where the results on this page come from" in n and "smoke" in n for n in dom.notes)
+    names = read_records(built.executed / lab.name)
+    results = [t for t in dom.tables if "result" in t and "value" in t]
+    assert names and results and all(name in results[-1] for name in names), "results table incomplete"
+
+
+def test_lab_pages_hide_solutions_and_hidden_tests_but_keep_results():
+    from labkit import book
+
+    answer = {"cell_type": "code", "id": "a", "metadata": {}, "execution_count": 1, "source":
+              "x = 1\n### BEGIN SOLUTION\ny = x + 1\n### END SOLUTION",
+              "outputs": [{"output_type": "stream", "name": "stdout", "text": "2\n"}]}
+    tests = {"cell_type": "code", "id": "t", "metadata": {}, "execution_count": 2, "outputs": [],
+             "source": "assert y == 2\n### BEGIN HIDDEN TESTS\nassert y > 1\n### END HIDDEN TESTS"}
+    nb = {"cells": [{"cell_type": "markdown", "id": "h", "metadata": {}, "source": "# Lab 99"}, answer, tests],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    page = book.lab_page(nb, "99_lab")
+    text = "\n".join(book._text(c["source"]) for c in page["cells"])
+    assert "y = x + 1" not in text and "assert y > 1" not in text and "raise NotImplementedError()" in text
+    assert [c for c in page["cells"] if c.get("id") == "a"][0]["outputs"] == answer["outputs"]
+    edition = book.lab_page(nb, "99_lab", solutions=True)
+    assert "y = x + 1" in "\n".join(book._text(c["source"]) for c in edition["cells"])

@@ -7,8 +7,9 @@ from labkit.checks import LabCheckError
 from labkit.expected import Band
 
 
-def _records(**values):
-    return {k: results.make_record(k, v) for k, v in values.items()}
+def _records(kind="real", **values):
+    return {k: {**results.make_record(k, v), "data_kind": kind, "standin": kind == "stand-in"}
+            for k, v in values.items()}
 
 
 def test_every_band_names_a_lab_and_both_profiles():
@@ -30,11 +31,7 @@ def test_compare_gives_inside_outside_missing():
 
 
 def test_full_bands_do_not_judge_stand_in_data():
-    results.set_data("digits stand-in", "stand-in")
-    try:
-        rows = expected.compare("01_cnn_autoencoder", "full", _records(test_mse=0.5))
-    finally:
-        results._context.update(data=None, data_kind=None, standin=None)
+    rows = expected.compare("01_cnn_autoencoder", "full", _records(kind="stand-in", test_mse=0.5))
     assert rows[0]["verdict"].startswith("not compared")
 
 
