@@ -13,6 +13,10 @@ def _isolated_environment(monkeypatch, tmp_path):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
     monkeypatch.setenv("LABKIT_ALLOW_DOWNLOAD", "0")
+    from labkit import results
+
+    monkeypatch.setattr(results, "_context", dict.fromkeys(results._context))  # no lab or data from other tests
+    monkeypatch.setattr(results, "_recorded", {})
 
 
 def write_fake_mnist(path, n_train=40, n_test=20, seed=0):

@@ -42,6 +42,7 @@ def test_show_expected_raises_in_smoke_and_only_prints_in_full(capsys):
     with pytest.raises(LabCheckError, match="test_mse"):
         expected.show_expected()
     results.set_lab("01_cnn_autoencoder", "full")
+    results.set_data("MNIST", "real")
     results.record("test_mse", 0.5)
     rows = expected.show_expected()
     assert "OUTSIDE" in capsys.readouterr().out and rows[0]["verdict"] == "OUTSIDE"
