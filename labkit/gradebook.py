@@ -75,7 +75,7 @@ def report_html(results: list[dict], out_dir: Path) -> str:
 body {{ font-family: system-ui, sans-serif; margin: 2em; }}
 table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ccc; padding: 4px 8px; vertical-align: top; }}
 tr.graded td:nth-child(2) {{ color: #1a7f37; }} tr:not(.graded) td:nth-child(2) {{ color: #b42318; font-weight: bold; }}
-ul {{ margin: 0; padding-left: 1.2em; }} .notes {{ color: #555; }}
+ul {{ margin: 0; padding-left: 1.2em; }} .notes {{ color: #555; }} td:nth-child(3) {{ white-space: nowrap; }}
 </style></head><body>
 <h1>Grades: {lab}</h1>
 <p>{len(results)} submission(s): {summary}.</p>
