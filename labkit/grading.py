@@ -211,15 +211,19 @@ def score_test_cells(source: dict, executed: dict, stopped: str | None = None) -
     return rows
 
 
+def rubric_items(lab: str, profile: str) -> list[tuple[str, float, expected.Band]]:
+    """(record, points, band) for each record the rubric names that has a band in this profile."""
+    bands = expected.bands_for(lab, profile)
+    return [(name, float(points), bands[name]) for name, points in expected.RUBRIC.get(lab, {}).items()
+            if name in bands]
+
+
 def score_records(lab: str, profile: str, records: dict) -> list[dict]:
     """One row per record the rubric names, scored against its band for this profile."""
     rows = []
-    for name, points in expected.RUBRIC.get(lab, {}).items():
-        band = expected.bands_for(lab, profile).get(name)
+    for name, points, band in rubric_items(lab, profile):
         rec = records.get(name)
         value = rec.get("value") if rec else None
-        if band is None:
-            continue
         if rec is None:
             score, outcome, message = 0.0, "missing", f"the notebook recorded no {name}"
         elif profile == "full" and rec.get("data_kind") == "stand-in":
@@ -352,19 +356,14 @@ def grade_one(sub: Submission, source: dict, out_dir: Path, opts: Options) -> di
 
 
 def _max_score(source: dict, opts: Options) -> float:
-    tests = sum(float(c["metadata"]["nbgrader"].get("points", 0)) for c in graded_cells(source).values())
-    records = sum(p for name, p in expected.RUBRIC.get(opts.lab, {}).items()
-                  if name in expected.bands_for(opts.lab, opts.profile))
-    return float(tests + records)
+    return sum(row["points"] for row in _zero_rows(source, opts, ""))
 
 
 def _zero_rows(source: dict, opts: Options, why: str) -> list[dict]:
     rows = [{"grade_id": gid, "kind": "test", "points": float(c["metadata"]["nbgrader"].get("points", 0)),
              "score": 0.0, "outcome": "not run", "message": why} for gid, c in graded_cells(source).items()]
-    rows += [{"grade_id": f"record:{name}", "kind": "record", "points": float(p), "score": 0.0,
-              "outcome": "not run", "message": why}
-             for name, p in expected.RUBRIC.get(opts.lab, {}).items()
-             if name in expected.bands_for(opts.lab, opts.profile)]
+    rows += [{"grade_id": f"record:{name}", "kind": "record", "points": points, "score": 0.0,
+              "outcome": "not run", "message": why} for name, points, _ in rubric_items(opts.lab, opts.profile)]
     return rows
 
 
