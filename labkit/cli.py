@@ -126,6 +126,13 @@ def _source_for(lab: str | None, source: str | None) -> Path:
     return matches[0]
 
 
+NO_SANDBOX_WARNING = (
+    "WARNING: --no-sandbox: each submission's kernel runs as you, on this machine, with your files and "
+    "network. A submission can then read the course's solutions and hidden tests, read or change other "
+    "submissions and this output folder (results stay signed, so a forged result shows as unverified), "
+    "leave processes running, and use all memory. Use it only for submissions you trust.")
+
+
 def cmd_grade(args) -> int:
     """Grade submissions of one lab; writes results, gradebook.csv and report.html into --out."""
     from labkit import gradebook, grading
@@ -137,11 +144,24 @@ def cmd_grade(args) -> int:
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    if args.data_dir:
-        os.environ[settings.DATA_DIR_ENV] = str(Path(args.data_dir).expanduser().resolve())
+    if not args.no_sandbox:
+        from labkit.sandbox import sandbox_problem
+
+        problem = sandbox_problem()
+        if problem:
+            print(f"error: labkit grade runs every submission's kernel in a sandbox, and none is available "
+                  f"here: {problem}\nRefusing to run untrusted code. Install bubblewrap, or pass --no-sandbox "
+                  f"if you accept what that exposes (see --help).", file=sys.stderr)
+            return 2
+    else:
+        print(NO_SANDBOX_WARNING, file=sys.stderr)
+    data_dir = Path(args.data_dir).expanduser().resolve() if args.data_dir else settings.data_dir_from_env()
     timeout = args.timeout or (600 if args.profile == "smoke" else 3600)
-    opts = grading.Options(lab=lab, profile=args.profile, timeout=timeout, memory_mb=args.memory_mb,
-                           max_output_bytes=args.max_output_kb * 1000, redo=args.redo)
+    opts = grading.Options(lab=lab, profile=args.profile, timeout=timeout,
+                           cell_timeout=min(timeout, args.cell_timeout or timeout), memory_mb=args.memory_mb,
+                           max_processes=args.max_processes, max_output_bytes=args.max_output_kb * 1000,
+                           data_dir=str(data_dir) if data_dir else None, sandbox=not args.no_sandbox,
+                           redo=args.redo)
     out_dir = Path(args.out).resolve()
     print(f"Grading {len(subs)} submission(s) of {lab} ({args.profile} profile, {args.workers} worker(s)) "
           f"into {out_dir}", flush=True)
@@ -228,7 +248,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="profile the submissions run in (default smoke)")
     grade.add_argument("--data-dir", help=f"folder with mnist.npz etc. (sets {settings.DATA_DIR_ENV})")
     grade.add_argument("--timeout", type=int, help="seconds one submission may run (default 600 smoke, 3600 full)")
+    grade.add_argument("--cell-timeout", type=int, help="seconds one cell may run before it is interrupted "
+                       "(it scores 0 and the next cells run; default: --timeout)")
     grade.add_argument("--memory-mb", type=int, default=4096, help="memory cap per submission, kernel included")
+    grade.add_argument("--max-processes", type=int, default=256, help="cap on processes a submission may start")
+    grade.add_argument("--no-sandbox", action="store_true",
+                       help="run kernels without the bubblewrap sandbox (unsafe for untrusted submissions)")
     grade.add_argument("--max-output-kb", type=int, default=100, help="cap on each stored output")
     grade.add_argument("--workers", type=int, default=1, help="submissions graded at once")
     grade.add_argument("--shard", help="grade only slice K of N (K/N), e.g. for a cluster's job array")

@@ -1,431 +1,458 @@
-"""Grading submitted lab notebooks, one untrusted submission at a time.
+"""Grading submitted lab notebooks, each one untrusted, sealed in a sandbox, scored from outside.
 
-Each submission is checked (valid notebook? this lab?), gets the instructor's test cells back by
-nbgrader ``grade_id`` (a submission's own copy is never trusted), runs in its own process and
-working folder under a time limit and a memory cap, and is scored cell by cell as nbgrader does:
-a test cell that raises scores 0, one whose last value is a number scores that number (partial
-credit), any other scores its points. Records a rubric names are scored against the lab's
-expected bands. Whatever happens, the submission ends with a result.json and a gradebook row.
+How a verdict is made, and why the student cannot forge it:
+
+1. **What runs** is the instructor's source notebook with only the student's answer cells pasted in
+   by ``grade_id`` (``labkit.submissions``); the submission's own test cells, markdown and metadata
+   never run. A first cell switches the lab's checks to *observing* (``labkit.exercise``).
+2. **Where it runs**: the kernel, and nothing else, runs in a bubblewrap sandbox with no network,
+   no view of the course, the other submissions or this output folder, and one memory and process
+   cap for everything it starts (``labkit.sandbox``). The notebook client runs in a pool of worker
+   processes outside it (``labkit.grading_worker``), with a time limit per cell and per notebook.
+3. **What counts**: a test cell's observations (values of the student's objects), taken from its own
+   outputs, and only when the cell ended with an ``ok`` reply, within its time, in a live kernel.
+   They are compared here, in the grader's process, with the observations the reference solution
+   produced in the same harness (run once per batch), using the tolerances the reference declared.
+   A test cell scores its points times the share (by weight) of its checks that match; a missing,
+   duplicated or errored observation matches nothing. Nothing the kernel prints, raises or returns
+   is taken as a verdict, so swallowing errors, rewriting replies or patching the checks gains no
+   more than the values the student could have produced by answering.
+4. **Recorded results** (the bands of ``labkit.expected``) come from the student's kernel too, so
+   they are shown as information in the gradebook and carry no points.
+5. **Results are signed** with an HMAC key kept in the output folder (which no sandbox sees); the
+   gradebook and the skipping of already-graded submissions trust only results whose signature
+   holds.
 """
 
 from __future__ import annotations
 
-import copy
 import datetime
 import hashlib
+import hmac
 import json
+import multiprocessing
 import os
-import re
-import subprocess
+import secrets
 import sys
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from labkit import expected, settings
+from labkit.exercise import OBSERVATION_MIME, matches
+from labkit.grading_worker import Caps, Job
 from labkit.release import cell_source, student_cell
-from labkit.results import read_records
+from labkit.results import MIME as RECORD_MIME
+from labkit.submissions import (
+    InvalidSubmission,
+    Submission,
+    collect_submissions,
+    nbgrader_meta,
+    notebook_to_run,
+    read_submission,
+    structure_problems,
+    take_shard,
+    test_cells,
+    wrong_lab,
+)
 
-#: A submission with one of these statuses is not graded again unless asked (--redo).
-FINAL_STATUSES = ("graded", "timed-out", "kernel-died", "memory-exceeded", "invalid-notebook", "wrong-lab")
+__all__ = ["Options", "Submission", "collect_submissions", "take_shard", "grade_batch", "verify", "RESULT_FILE"]
+
+FINAL_STATUSES = ("graded", "timed-out", "kernel-died", "memory-exceeded", "process-limit", "invalid-notebook",
+                  "wrong-lab", "rejected")
 RESULT_FILE = "result.json"
+KEY_FILE = ".labkit-key"
+STUDENTS_DIR = "students"
+GRADING_CELL = "import labkit.exercise\nlabkit.exercise.grading()"
+MAX_OBSERVATIONS_PER_CELL = 200
+MAX_MESSAGES = 30
 
 
 @dataclass(frozen=True)
 class Options:
     lab: str
     profile: str = "smoke"
-    timeout: int = 600            # seconds for the whole submission (and any one cell)
-    memory_mb: int = 4096         # resident memory of the submission's processes, kernel included
+    timeout: int = 600            # seconds for the whole notebook
+    cell_timeout: int = 300       # seconds for any one cell; it is interrupted and the next cells run
+    memory_mb: int = 4096         # everything the submission starts, kernel included
+    max_processes: int = 256
+    disk_mb: int = 1024           # the kernel's working folder, /tmp and /dev/shm
     max_output_bytes: int = 100_000  # per output, in the stored notebook
+    data_dir: str | None = None
+    sandbox: bool = True
     redo: bool = False
 
 
-@dataclass(frozen=True)
-class Submission:
-    path: Path
-    student: str
+# ---------------------------------------------------------------------------- signatures
 
-
-# ---------------------------------------------------------------------------- finding submissions
-
-def _safe_id(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "submission"
-
-
-def collect_submissions(inputs, lab: str) -> list[Submission]:
-    """Submissions from files and folders (searched for .ipynb), each with a unique student id.
-
-    The id is the file name without .ipynb, or the folder's name when the file is named after a
-    lab (``alice/01_cnn_autoencoder.ipynb`` is alice's).
-    """
-    lab_like = re.compile(r"^\d\d_")
-    files = []
-    for item in map(Path, inputs):
-        if item.is_dir():
-            files += [p for p in sorted(item.rglob("*.ipynb")) if ".ipynb_checkpoints" not in p.parts]
-        elif item.exists():
-            files.append(item)
-        else:
-            raise FileNotFoundError(f"No submission at {item}: give notebook files or folders that hold them.")
-    seen: dict[str, int] = {}
-    subs = []
-    for path in sorted(set(f.resolve() for f in files)):
-        base = _safe_id(path.parent.name if lab_like.match(path.stem) or path.stem == lab else path.stem)
-        seen[base] = seen.get(base, 0) + 1
-        subs.append(Submission(path, base if seen[base] == 1 else f"{base}-{seen[base]}"))
-    return subs
-
-
-def take_shard(subs: list[Submission], spec: str | None) -> list[Submission]:
-    """The K-th of N slices (``spec`` is "K/N", K from 1), by student id, so N machines share a class."""
-    if not spec:
-        return subs
-    match = re.fullmatch(r"(\d+)/(\d+)", spec.strip())
-    if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
-        raise ValueError(f"--shard {spec!r} must look like K/N with 1 <= K <= N, e.g. --shard 2/8.")
-    k, n = int(match.group(1)), int(match.group(2))
-    ordered = sorted(subs, key=lambda s: s.student)
-    return [s for i, s in enumerate(ordered) if i % n == k - 1]
-
-
-# ---------------------------------------------------------------------------- notebook surgery
-
-def graded_cells(nb: dict) -> dict[str, dict]:
-    """Test cells (nbgrader grade=True) by grade_id."""
-    found = {}
-    for cell in nb.get("cells", []):
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("grade") and meta.get("grade_id"):
-            found[meta["grade_id"]] = cell
-    return found
-
-
-def _grade_ids(nb: dict) -> set[str]:
-    return {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in nb.get("cells", [])} - {None}
-
-
-def wrong_lab(source: dict, submission: dict, lab: str) -> str | None:
-    """Why the submission is not for this lab, or None when it is."""
-    claimed = submission.get("metadata", {}).get("labkit", {}).get("lab")
-    if claimed and claimed != lab:
-        return f"this notebook is lab {claimed}, not {lab}; grade it with --lab {claimed[:2]}."
-    ids = _grade_ids(submission)
-    if not claimed and ids and not ids & _grade_ids(source):
-        return f"none of this notebook's graded cells ({', '.join(sorted(ids)[:3])}...) belong to lab {lab}."
-    return None
-
-
-def restore_tests(source: dict, submission: dict) -> tuple[dict, list[str]]:
-    """The submission with every test cell replaced by the instructor's, deleted ones put back.
-
-    A deleted test cell goes back after the cell that precedes it in the source (matched by cell
-    id), or at the end when that cell is gone too.
-    """
-    nb = copy.deepcopy(submission)
-    messages = []
-    theirs = graded_cells(nb)
-    cells = nb["cells"]
-    previous_id = None
-    for cell in source["cells"]:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("grade") and meta.get("grade_id"):
-            gid = meta["grade_id"]
-            if gid in theirs:
-                released = cell_source(student_cell(cell, gid))
-                if cell_source(theirs[gid]) not in (cell_source(cell), released):
-                    messages.append(f"test cell {gid} had been edited; the instructor's version was used")
-                theirs[gid]["source"] = cell_source(cell)
-                theirs[gid]["metadata"]["nbgrader"] = copy.deepcopy(meta)
-            else:
-                position = next((i + 1 for i, c in enumerate(cells) if previous_id and c.get("id") == previous_id),
-                                len(cells))
-                restored = copy.deepcopy(cell)
-                restored["outputs"], restored["execution_count"] = [], None
-                cells.insert(position, restored)
-                messages.append(f"test cell {gid} was missing; the instructor's version was put back")
-        previous_id = cell.get("id")
-    return nb, messages
-
-
-def cap_outputs(nb: dict, max_bytes: int) -> list[str]:
-    """Cut every text output longer than ``max_bytes`` (in place); returns one message per cut."""
-    messages = []
-
-    def cut(text: str, where: str) -> str:
-        size = len(text.encode("utf-8", "replace"))
-        if size <= max_bytes:
-            return text
-        messages.append(f"{where}: output of {size / 1e6:.1f} MB cut to {max_bytes / 1e3:.0f} kB")
-        return text[:max_bytes] + f"\n[... the grader cut {size - max_bytes} more bytes of output ...]\n"
-
-    for index, cell in enumerate(nb.get("cells", [])):
-        for out in cell.get("outputs", []):
-            where = f"cell {index}"
-            if "text" in out:
-                out["text"] = cut("".join(out["text"]) if isinstance(out["text"], list) else out["text"], where)
-            for mime, value in list(out.get("data", {}).items()):
-                if isinstance(value, (str, list)) and not mime.startswith("image/"):
-                    out["data"][mime] = cut("".join(value) if isinstance(value, list) else value, where)
-            if "traceback" in out and sum(len(t) for t in out["traceback"]) > max_bytes:
-                out["traceback"] = [cut("\n".join(out["traceback"]), where)]
-    return messages
-
-
-# ---------------------------------------------------------------------------- scoring
-
-def _numeric_result(cell: dict):
-    for out in cell.get("outputs", []):
-        if out.get("output_type") == "execute_result":
-            text = out.get("data", {}).get("text/plain", "")
-            try:
-                return float("".join(text) if isinstance(text, list) else text)
-            except ValueError:
-                return None
-    return None
-
-
-def score_test_cells(source: dict, executed: dict, stopped: str | None = None) -> list[dict]:
-    """One row per test cell of the source: points, score, outcome and a message."""
-    ran = graded_cells(executed)
-    rows = []
-    for gid, cell in graded_cells(source).items():
-        points = float(cell["metadata"]["nbgrader"].get("points", 0))
-        done = ran.get(gid, {})
-        errors = [o for o in done.get("outputs", []) if o.get("output_type") == "error"]
-        partial = _numeric_result(done)
-        if errors:
-            first = " ".join(f"{errors[0].get('ename', 'Error')}: {errors[0].get('evalue', '')}".split())
-            row = (0.0, "failed", first[:300])
-        elif done.get("execution_count") is None:
-            row = (0.0, "not run", f"never ran: {stopped or 'the notebook stopped before this cell'}")
-        elif partial is not None:
-            score = min(max(partial, 0.0), points)
-            outcome = "passed" if score == points else ("partial" if score > 0 else "failed")
-            row = (score, outcome, "" if score == points else f"partial credit {score:g} of {points:g}")
-        else:
-            row = (points, "passed", "")
-        rows.append({"grade_id": gid, "kind": "test", "points": points, "score": round(row[0], 4),
-                     "outcome": row[1], "message": row[2]})
-    return rows
-
-
-def rubric_items(lab: str, profile: str) -> list[tuple[str, float, expected.Band]]:
-    """(record, points, band) for each record the rubric names that has a band in this profile."""
-    bands = expected.bands_for(lab, profile)
-    return [(name, float(points), bands[name]) for name, points in expected.RUBRIC.get(lab, {}).items()
-            if name in bands]
-
-
-def score_records(lab: str, profile: str, records: dict) -> list[dict]:
-    """One row per record the rubric names, scored against its band for this profile."""
-    rows = []
-    for name, points, band in rubric_items(lab, profile):
-        rec = records.get(name)
-        value = rec.get("value") if rec else None
-        if rec is None:
-            score, outcome, message = 0.0, "missing", f"the notebook recorded no {name}"
-        elif profile == "full" and rec.get("data_kind") == "stand-in":
-            score, outcome, message = 0.0, "failed", f"{name} came from stand-in data, not the real dataset"
-        else:
-            score = expected.band_score(value, band, points)
-            outcome = "passed" if score == points else ("partial" if score > 0 else "failed")
-            message = f"{name} = {value:.4g}, expected {band.low:g} to {band.high:g}" if isinstance(
-                value, (int, float)) else f"{name} = {value!r} is not a number"
-        rows.append({"grade_id": f"record:{name}", "kind": "record", "points": float(points),
-                     "score": round(score, 4), "outcome": outcome, "message": message})
-    return rows
-
-
-# ---------------------------------------------------------------------------- execution
-
-def _kill_tree(proc) -> None:
-    import psutil
-
+def signing_key(out_dir: Path) -> bytes:
+    """The batch's HMAC key, made on first use, readable by the instructor only."""
+    path = Path(out_dir) / KEY_FILE
     try:
-        family = proc.children(recursive=True) + [proc]
-    except psutil.NoSuchProcess:
-        return
-    for p in family:
-        try:
-            p.kill()
-        except psutil.NoSuchProcess:
-            pass
-    psutil.wait_procs(family, timeout=10)
-
-
-def execute(prepared: Path, executed: Path, workdir: Path, opts: Options, env: dict) -> dict:
-    """Run the worker on one notebook, watching its wall time and memory (kernel included)."""
-    import psutil
-
-    report = workdir.parent / "execution.json"
-    report.unlink(missing_ok=True)
-    cmd = [sys.executable, "-m", "labkit.grading_worker", str(prepared), str(executed), "--cwd", str(workdir),
-           "--timeout", str(opts.timeout), "--report", str(report)]
-    start = time.perf_counter()
-    log = open(workdir.parent / "grader.log", "wb")
-    proc = psutil.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(workdir))
-    status, peak = None, 0
-    try:
-        while proc.poll() is None:
-            time.sleep(0.25)
-            try:
-                rss = sum(p.memory_info().rss for p in [proc] + proc.children(recursive=True))
-            except psutil.NoSuchProcess:
-                continue
-            peak = max(peak, rss)
-            if rss > opts.memory_mb * 2**20:
-                status = "memory-exceeded"
-            elif time.perf_counter() - start > opts.timeout + 30:  # the worker's own cell limit comes first
-                status = "timed-out"
-            if status:
-                _kill_tree(proc)
-                break
-    finally:
-        _kill_tree(proc)
-        log.close()
-    seconds = round(time.perf_counter() - start, 2)
-    if status == "memory-exceeded":
-        return {"status": status, "error": f"used more than {opts.memory_mb} MB of memory and was stopped",
-                "execution_seconds": seconds, "peak_mb": round(peak / 2**20)}
-    if status == "timed-out":
-        return {"status": status, "error": f"still running after {opts.timeout} s and was stopped",
-                "execution_seconds": seconds, "peak_mb": round(peak / 2**20)}
-    try:
-        outcome = json.loads(report.read_text(encoding="utf-8"))
+        return bytes.fromhex(path.read_text().strip())
     except (OSError, ValueError):
-        tail = (workdir.parent / "grader.log").read_text(errors="replace")[-300:]
-        outcome = {"status": "failed", "error": f"the grading process ended without a report: {tail.strip()}",
-                   "execution_seconds": seconds}
-    outcome["peak_mb"] = round(peak / 2**20)
-    return outcome
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secrets.token_hex(32))
+    return bytes.fromhex(path.read_text().strip())
 
 
-def _kernel_env(opts: Options) -> dict:
-    env = dict(os.environ)
-    env[settings.PROFILE_ENV] = opts.profile
-    env.setdefault("PYTHONHASHSEED", "0")
-    return env
+def _digest(data: dict, key: bytes) -> str:
+    body = json.dumps({k: v for k, v in data.items() if k != "signature"}, sort_keys=True, default=str)
+    return hmac.new(key, body.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def sign(data: dict, key: bytes) -> dict:
+    return {**data, "signature": _digest(data, key)}
+
+
+def verify(data, key: bytes) -> bool:
+    """Whether ``data`` carries a valid signature made with ``key``."""
+    return isinstance(data, dict) and isinstance(data.get("signature"), str) and hmac.compare_digest(
+        data["signature"], _digest(data, key))
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(path.name + f".{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------------------- running notebooks
+
+def _labkit_dir() -> str:
+    return str(Path(__file__).resolve().parent)
+
+
+def job_for(nb: dict, opts: Options) -> Job:
+    """The worker's job for one notebook under these options (sandbox spec, limits, environment)."""
+    inside_data = "/home/student/data"
+    env = {"LABKIT_PROFILE": opts.profile, "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0",
+           settings.DOWNLOAD_ENV: "0", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    if opts.data_dir:
+        env[settings.DATA_DIR_ENV] = inside_data if opts.sandbox else str(opts.data_dir)
+    caps = Caps(text_bytes=opts.max_output_bytes)
+    if not opts.sandbox:
+        env.update(PATH=os.path.dirname(sys.executable) + ":/usr/bin:/bin", LANG="C.UTF-8")
+        return Job(nb, opts.cell_timeout, opts.timeout, None, env, caps)
+    binds = [(_labkit_dir(), _labkit_dir())]
+    if opts.data_dir:
+        binds.append((str(Path(opts.data_dir).resolve()), inside_data))
+    spec = {"memory_mb": opts.memory_mb, "max_processes": opts.max_processes, "disk_mb": opts.disk_mb,
+            "readonly_binds": tuple(binds), "env": tuple(env.items())}
+    return Job(nb, opts.cell_timeout, opts.timeout, spec, {}, caps)
+
+
+class WorkerPool:
+    """Pre-started grader processes (nbclient imported once); a crashed one is replaced."""
+
+    def __init__(self, workers: int):
+        self.workers = max(1, workers)
+        self._lock = threading.Lock()
+        self._pool = self._start()
+
+    def _start(self):
+        from labkit import grading_worker
+
+        pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=grading_worker.warm_up)
+        for future in [pool.submit(grading_worker.warm_up) for _ in range(self.workers)]:
+            future.result()
+        return pool
+
+    def run(self, job: Job) -> dict:
+        from labkit import grading_worker
+
+        pool = self._pool
+        try:
+            return pool.submit(grading_worker.run, job).result()
+        except BrokenProcessPool:
+            with self._lock:
+                if self._pool is pool:
+                    self._pool = self._start()
+            return {"status": "failed", "error": "the grading process died (the machine may be out of memory)",
+                    "cells": [], "notebook": None, "execution_seconds": 0.0}
+
+    def close(self):
+        self._pool.shutdown(cancel_futures=True)
+
+
+# ---------------------------------------------------------------------------- observations
+
+def observations(cell: dict) -> tuple[dict[str, dict], set[str]]:
+    """A cell's observations by name, and the names that appeared more than once (which count for nothing)."""
+    found, repeated = {}, set()
+    for out in cell.get("outputs", [])[: MAX_OBSERVATIONS_PER_CELL * 2]:
+        payload = out.get("data", {}).get(OBSERVATION_MIME) if out.get("output_type") == "display_data" else None
+        if not isinstance(payload, dict) or not isinstance(payload.get("name"), str):
+            continue
+        name = payload["name"]
+        if name in found:
+            repeated.add(name)
+        found[name] = payload
+    return found, repeated
+
+
+def _tests_in_run(executed: dict) -> dict[str, int]:
+    """Index of each test cell (by grade_id) in the notebook that ran."""
+    return {nbgrader_meta(c)["grade_id"]: i for i, c in enumerate(executed.get("cells", []))
+            if nbgrader_meta(c).get("grade") and nbgrader_meta(c).get("grade_id")}
+
+
+CELL_ENDINGS = {
+    "error": "the test cell raised an error",
+    "timed-out": "the test cell ran past its time limit and was interrupted",
+    "kernel-died": "the kernel died while the test cell ran",
+    "not-run": "the test cell never ran",
+}
+
+
+def score_test(gid: str, points: float, reference: dict[str, dict], cell: dict | None, status: str,
+               stopped: str = "") -> dict:
+    """One test cell's row: its points times the weighted share of checks that match the reference."""
+    row = {"grade_id": gid, "kind": "test", "points": points, "score": 0.0, "checks": []}
+    if status != "ok" or cell is None:
+        why = CELL_ENDINGS.get(status, f"the test cell ended with {status}")
+        row.update(outcome="not run" if status == "not-run" else "failed",
+                   message=why + (f": {stopped}" if stopped and status == "not-run" else ""))
+        return row
+    theirs, repeated = observations(cell)
+    total = sum(max(ref.get("weight", 1.0), 0.0) for ref in reference.values()) or 1.0
+    earned, failed = 0.0, []
+    for name, ref in reference.items():
+        mine = theirs.get(name)
+        ok = (mine is not None and name not in repeated and "error" not in mine and "value" in mine
+              and matches(mine["value"], ref["value"], ref["kind"], ref["rtol"], ref["atol"]))
+        row["checks"].append({"name": name, "passed": ok, "hidden": ref.get("hidden", False)})
+        if ok:
+            earned += max(ref.get("weight", 1.0), 0.0)
+        else:
+            failed.append(_check_message(name, ref, mine, name in repeated))
+    row["score"] = round(points * earned / total, 4)
+    row["outcome"] = "passed" if not failed else ("partial" if earned else "failed")
+    row["message"] = "; ".join(failed[:5]) + (f"; and {len(failed) - 5} more" if len(failed) > 5 else "")
+    return row
+
+
+def _check_message(name: str, ref: dict, mine: dict | None, repeated: bool) -> str:
+    if ref.get("hidden"):
+        return f"a hidden check failed ({name})"
+    if repeated:
+        return f"{name}: observed more than once, so it counts for nothing"
+    if mine is None:
+        return f"{name}: not checked (the cell stopped before it)"
+    if "error" in mine:
+        return f"{name}: raised {str(mine['error'])[:160]}"
+    hint = f" {ref['hint']}" if ref.get("hint") else ""
+    return f"{name}: got {str(mine.get('value'))[:80]}, expected {str(ref['value'])[:80]}.{hint}"
+
+
+def record_rows(lab: str, profile: str, executed: dict) -> list[dict]:
+    """The rubric's records with their bands, as information: they come from the student's kernel."""
+    records = {}
+    for cell in executed.get("cells", []):
+        for out in cell.get("outputs", []):
+            rec = out.get("data", {}).get(RECORD_MIME)
+            if isinstance(rec, dict) and isinstance(rec.get("name"), str):
+                records[rec["name"]] = rec
+    bands = expected.bands_for(lab, profile)
+    rows = []
+    for name in expected.RUBRIC.get(lab, {}):
+        band = bands.get(name)
+        value = records.get(name, {}).get("value")
+        if band is None:
+            continue
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            inside = "inside" if band.contains(value) else "outside"
+            note = f"{name} = {value:.4g}, {inside} the band {band.low:g} to {band.high:g}"
+        else:
+            note = f"the notebook recorded no {name}"
+        rows.append({"name": name, "value": value if isinstance(value, (int, float)) else None, "note": note})
+    return rows
+
+
+# ---------------------------------------------------------------------------- the reference run
+
+def source_digest(source: dict, opts: Options) -> str:
+    body = json.dumps([source, opts.profile, opts.data_dir, GRADING_CELL], sort_keys=True, default=str)
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()[:16]
+
+
+def reference_observations(source: dict, out_dir: Path, opts: Options, pool: WorkerPool, key: bytes) -> dict:
+    """Observations of every test cell of the reference solution, by grade_id (run once, cached signed)."""
+    folder = out_dir / "reference"
+    folder.mkdir(parents=True, exist_ok=True)
+    cache = folder / f"{source_digest(source, opts)}.json"
+    try:
+        saved = json.loads(cache.read_text(encoding="utf-8"))
+        if verify(saved, key):
+            return saved["observations"]
+    except (OSError, ValueError):
+        pass
+    nb, _ = notebook_to_run(source, None, GRADING_CELL)
+    outcome = pool.run(job_for(nb, opts))
+    executed = outcome.get("notebook") or nb
+    where = _tests_in_run(executed)
+    problems, found = [], {}
+    for gid in test_cells(source):
+        index = where.get(gid)
+        status = outcome["cells"][index] if index is not None and index < len(outcome.get("cells", [])) else "not-run"
+        obs, repeated = observations(executed["cells"][index]) if index is not None else ({}, set())
+        bad = sorted(repeated) + sorted(n for n, o in obs.items() if "error" in o or "value" not in o)
+        if status != "ok" or not obs or bad:
+            problems.append(f"{gid}: {CELL_ENDINGS.get(status, status) if status != 'ok' else ''}"
+                            f"{' no checks observed' if status == 'ok' and not obs else ''}"
+                            f"{' checks that failed to observe: ' + ', '.join(bad) if bad else ''}".strip())
+        found[gid] = obs
+    if problems:
+        _write_json(folder / "failed-run.ipynb", executed)
+        raise ValueError(f"the reference solution does not pass its own tests ({outcome.get('status')}: "
+                         f"{outcome.get('error') or 'see below'}): " + "; ".join(problems)
+                         + f". Its executed notebook is {folder / 'failed-run.ipynb'}.")
+    _write_json(cache, sign({"observations": found, "made": _now()}, key))
+    return found
 
 
 # ---------------------------------------------------------------------------- one submission
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def _now() -> str:
+    return datetime.datetime.now().isoformat(timespec="seconds")
 
 
-def _previous_result(folder: Path, digest: str, opts: Options) -> dict | None:
+def _zero_rows(source: dict, why: str) -> list[dict]:
+    return [{"grade_id": gid, "kind": "test", "points": float(nbgrader_meta(c).get("points", 0)), "score": 0.0,
+             "outcome": "not run", "message": why, "checks": []} for gid, c in test_cells(source).items()]
+
+
+def _previous_result(folder: Path, digest: str, opts: Options, key: bytes) -> dict | None:
     try:
         old = json.loads((folder / RESULT_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    same = old.get("submission_sha256") == digest and old.get("profile") == opts.profile
+    same = verify(old, key) and old.get("submission_sha256") == digest and old.get("profile") == opts.profile
     return old if same and old.get("status") in FINAL_STATUSES else None
 
 
-def grade_one(sub: Submission, source: dict, out_dir: Path, opts: Options) -> dict:
-    """Grade one submission into ``out_dir/<student>/``; always returns (and writes) a result."""
-    start = time.perf_counter()
-    folder = out_dir / sub.student
-    folder.mkdir(parents=True, exist_ok=True)
-    result = {"student": sub.student, "submission": str(sub.path), "lab": opts.lab, "profile": opts.profile,
-              "status": "grader-error", "score": 0.0, "max_score": 0.0, "questions": [], "messages": [],
-              "seconds": 0.0, "execution_seconds": 0.0, "executed_notebook": None,
-              "submitted_at": None, "graded_at": None, "submission_sha256": None}
-    try:
-        digest = _sha256(sub.path)
-        result["submission_sha256"] = digest
-        result["submitted_at"] = datetime.datetime.fromtimestamp(sub.path.stat().st_mtime).isoformat(timespec="seconds")
-        if not opts.redo:
-            old = _previous_result(folder, digest, opts)
-            if old is not None:
-                return {**old, "skipped": True}
-        _grade_into(result, sub, source, folder, opts)
-    except Exception as err:  # the grader's own failure still gives this submission a row
-        result["status"] = "grader-error"
-        result["messages"].append(f"the grader failed on this submission: {type(err).__name__}: {err}")
-    result["max_score"] = sum(q["points"] for q in result["questions"]) or _max_score(source, opts)
-    result["score"] = round(sum(q["score"] for q in result["questions"]), 4)
-    result["seconds"] = round(time.perf_counter() - start, 2)
-    result["graded_at"] = datetime.datetime.now().isoformat(timespec="seconds")
-    tmp = folder / (RESULT_FILE + ".tmp")
-    tmp.write_text(json.dumps(result, indent=2), encoding="utf-8")
-    os.replace(tmp, folder / RESULT_FILE)
-    return result
+class Grader:
+    """Grades submissions of one lab into ``out_dir`` (see the module docstring)."""
 
+    def __init__(self, source_path: Path, out_dir: Path, opts: Options, workers: int = 1):
+        self.source = json.loads(Path(source_path).read_text(encoding="utf-8"))
+        if not test_cells(self.source):
+            raise ValueError(f"{source_path} has no graded test cells (nbgrader grade=True); nothing to grade against.")
+        self.out_dir, self.opts = Path(out_dir), opts
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.key = signing_key(self.out_dir)
+        self.pool = WorkerPool(workers)
+        self.reference = None
 
-def _max_score(source: dict, opts: Options) -> float:
-    return sum(row["points"] for row in _zero_rows(source, opts, ""))
+    def close(self):
+        self.pool.close()
 
+    def prepare(self) -> None:
+        """Run the reference solution (or take its signed cache) before the first submission."""
+        if self.reference is None:
+            self.reference = reference_observations(self.source, self.out_dir, self.opts, self.pool, self.key)
 
-def _zero_rows(source: dict, opts: Options, why: str) -> list[dict]:
-    rows = [{"grade_id": gid, "kind": "test", "points": float(c["metadata"]["nbgrader"].get("points", 0)),
-             "score": 0.0, "outcome": "not run", "message": why} for gid, c in graded_cells(source).items()]
-    rows += [{"grade_id": f"record:{name}", "kind": "record", "points": points, "score": 0.0,
-              "outcome": "not run", "message": why} for name, points, _ in rubric_items(opts.lab, opts.profile)]
-    return rows
+    def grade(self, sub: Submission) -> dict:
+        """Grade one submission into ``out_dir/students/<student>/``; always returns (and writes) a result."""
+        start = time.perf_counter()
+        folder = self.out_dir / STUDENTS_DIR / sub.student
+        folder.mkdir(parents=True, exist_ok=True)
+        result = {"student": sub.student, "submission": str(sub.path), "lab": self.opts.lab,
+                  "profile": self.opts.profile, "status": "grader-error", "score": 0.0, "max_score": 0.0,
+                  "questions": [], "records": [], "messages": [], "seconds": 0.0, "execution_seconds": 0.0,
+                  "executed_notebook": None, "feedback": None, "submitted_at": None, "graded_at": None,
+                  "submission_sha256": None, "sandbox": self.opts.sandbox}
+        try:
+            data = sub.path.read_bytes()
+            result["submission_sha256"] = hashlib.sha256(data).hexdigest()
+            result["submitted_at"] = datetime.datetime.fromtimestamp(sub.path.stat().st_mtime).isoformat(
+                timespec="seconds")
+            if not self.opts.redo:
+                old = _previous_result(folder, result["submission_sha256"], self.opts, self.key)
+                if old is not None:
+                    return {**old, "skipped": True}
+            self.prepare()
+            executed = self._grade_into(result, sub, folder)
+        except Exception as err:  # the grader's own failure still gives this submission a row
+            executed = None
+            result["status"] = "grader-error"
+            result["messages"].append(f"the grader failed on this submission: {type(err).__name__}: {err}")
+        if not result["questions"]:
+            result["questions"] = _zero_rows(self.source, "not graded")
+        result["messages"] = result["messages"][:MAX_MESSAGES]
+        result["max_score"] = round(sum(q["points"] for q in result["questions"]), 4)
+        result["score"] = round(sum(q["score"] for q in result["questions"]), 4)
+        result["seconds"] = round(time.perf_counter() - start, 2)
+        result["graded_at"] = _now()
+        try:
+            from labkit.feedback import write_feedback
 
+            result["feedback"] = str(write_feedback(folder, result, executed, self.source))
+        except Exception as err:
+            result["messages"].append(f"no feedback page: {type(err).__name__}: {err}")
+        _write_json(folder / RESULT_FILE, sign(result, self.key))
+        return result
 
-def _grade_into(result: dict, sub: Submission, source: dict, folder: Path, opts: Options) -> None:
-    try:
-        submission = json.loads(sub.path.read_text(encoding="utf-8"))
-        if not isinstance(submission, dict) or not isinstance(submission.get("cells"), list):
-            raise ValueError("it has no list of cells")
-    except (ValueError, UnicodeDecodeError) as err:
-        result["status"] = "invalid-notebook"
-        why = f"not a readable notebook ({' '.join(str(err).split())[:200]})"
-        result["messages"].append(f"{sub.path.name} is {why}; ask the student to download it again "
-                                  f"from JupyterLab (File > Download).")
-        result["questions"] = _zero_rows(source, opts, why)
-        return
-    reason = wrong_lab(source, submission, opts.lab)
-    if reason:
-        result["status"] = "wrong-lab"
-        result["messages"].append(reason)
-        result["questions"] = _zero_rows(source, opts, "submitted for another lab")
-        return
-    prepared, messages = restore_tests(source, submission)
-    for cell in prepared["cells"]:
-        if cell.get("cell_type") == "code":
-            cell["outputs"], cell["execution_count"] = [], None
-    result["messages"] += messages
-    prepared.setdefault("metadata", {})["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                                         "language": "python"}
-    workdir = folder / "work"
-    workdir.mkdir(exist_ok=True)
-    prepared_path = folder / "prepared.ipynb"
-    prepared_path.write_text(json.dumps(prepared), encoding="utf-8")
-    executed_path = folder / f"{opts.lab}.ipynb"
-    executed_path.unlink(missing_ok=True)
-    outcome = execute(prepared_path, executed_path, workdir, opts, _kernel_env(opts))
-    if outcome["status"] == "failed" and "Kernel didn't respond" in (outcome.get("error") or ""):
-        result["messages"].append("the kernel did not start; tried once more")
-        outcome = execute(prepared_path, executed_path, workdir, opts, _kernel_env(opts))
-    result["execution_seconds"] = outcome.get("execution_seconds", 0.0)
-    result["peak_memory_mb"] = outcome.get("peak_mb")
-    result["status"] = "graded" if outcome["status"] == "completed" else outcome["status"]
-    if outcome.get("error"):
-        result["messages"].append(f"execution {outcome['status']}: {outcome['error']}")
-    try:
-        executed = json.loads(executed_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        executed = prepared  # nothing ran: every test cell counts as not run
-    else:
-        result["messages"] += cap_outputs(executed, opts.max_output_bytes)
-        executed_path.write_text(json.dumps(executed, indent=1), encoding="utf-8")
-        result["executed_notebook"] = str(executed_path)
-    prepared_path.unlink(missing_ok=True)
-    stopped = {"timed-out": f"the notebook ran past the {opts.timeout} s limit before this cell",
-               "kernel-died": "the kernel died before this cell (the notebook exited or crashed)",
-               "memory-exceeded": f"the notebook was stopped for using more than {opts.memory_mb} MB",
-               }.get(outcome["status"], "the notebook stopped before this cell")
-    result["questions"] = score_test_cells(source, executed, stopped)
-    try:
-        records = read_records(executed)
-    except (ValueError, TypeError):
-        records = {}
-    result["questions"] += score_records(opts.lab, opts.profile, records)
+    def _grade_into(self, result: dict, sub: Submission, folder: Path) -> dict | None:
+        """Fill in ``result``; returns the notebook that ran (None when nothing ran)."""
+        try:
+            submission = read_submission(sub.path)
+        except InvalidSubmission as err:
+            result["status"] = "invalid-notebook"
+            result["messages"].append(str(err))
+            result["questions"] = _zero_rows(self.source, "the file is not a gradable notebook")
+            return None
+        reason = wrong_lab(submission, self.opts.lab, self.source)
+        if reason:
+            result["status"] = "wrong-lab"
+            result["messages"].append(reason)
+            result["questions"] = _zero_rows(self.source, "submitted for another lab")
+            return None
+        problems = structure_problems(self.source, submission)
+        if problems:
+            result["status"] = "rejected"
+            result["messages"] += [f"{p}; fix the notebook's cells (or download a fresh copy of the lab and "
+                                   f"paste the answers in) and submit again" for p in problems[:10]]
+            result["questions"] = _zero_rows(self.source, "the notebook's grade metadata was tampered with")
+            return None
+        nb, notes = notebook_to_run(self.source, submission, GRADING_CELL)
+        result["messages"] += notes
+        outcome = self.pool.run(job_for(nb, self.opts))
+        executed = outcome.get("notebook") or nb
+        result["execution_seconds"] = outcome.get("execution_seconds", 0.0)
+        result["kernel_start_seconds"] = outcome.get("kernel_start_seconds")
+        result["peak_memory_mb"] = outcome.get("peak_mb")
+        result["status"] = "graded" if outcome["status"] == "completed" else outcome["status"]
+        if outcome.get("error"):
+            result["messages"].append(f"execution {outcome['status']}: {outcome['error']}")
+        if outcome.get("cut_cells"):
+            result["messages"].append(f"outputs of {len(outcome['cut_cells'])} cell(s) were cut to the grader's "
+                                      f"limits ({self.opts.max_output_bytes / 1e3:.0f} kB per output)")
+        statuses = outcome.get("cells") or []
+        slow = [i for i, status in enumerate(statuses) if status == "timed-out"]
+        if slow:
+            result["messages"].append(f"cell(s) {', '.join(str(i) for i in slow)} ran past the "
+                                      f"{self.opts.cell_timeout} s limit per cell and were interrupted")
+        where = _tests_in_run(executed)
+        for gid, cell in test_cells(self.source).items():
+            index = where.get(gid)
+            status = statuses[index] if index is not None and index < len(statuses) else "not-run"
+            ran = executed["cells"][index] if index is not None else None
+            result["questions"].append(score_test(gid, float(nbgrader_meta(cell).get("points", 0)),
+                                                  self.reference.get(gid, {}), ran, status,
+                                                  outcome.get("error") or ""))
+        result["records"] = record_rows(self.opts.lab, self.opts.profile, executed)
+        path = folder / f"{self.opts.lab}.ipynb"
+        _write_json(path, executed)
+        result["executed_notebook"] = str(path)
+        return executed
 
 
 # ---------------------------------------------------------------------------- the batch
@@ -433,20 +460,41 @@ def _grade_into(result: dict, sub: Submission, source: dict, folder: Path, opts:
 def grade_batch(subs: list[Submission], source_path: Path, out_dir: Path, opts: Options,
                 workers: int = 1, progress=print) -> list[dict]:
     """Grade every submission (``workers`` at a time); returns one result per submission, in order."""
-    source = json.loads(Path(source_path).read_text(encoding="utf-8"))
-    if not graded_cells(source):
-        raise ValueError(f"{source_path} has no graded test cells (nbgrader grade=True); nothing to grade against.")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    grader = Grader(source_path, out_dir, opts, workers)
     done = 0
+    lock = threading.Lock()
 
     def one(sub):
         nonlocal done
-        res = grade_one(sub, source, out_dir, opts)
-        done += 1
-        tag = " (already graded)" if res.get("skipped") else ""
-        progress(f"[{done}/{len(subs)}] {sub.student}: {res['status']}, {res['score']:g}/{res['max_score']:g} "
-                 f"in {res['seconds']:.1f} s{tag}")
+        res = grader.grade(sub)
+        with lock:
+            done += 1
+            tag = " (already graded)" if res.get("skipped") else ""
+            progress(f"[{done}/{len(subs)}] {sub.student}: {res['status']}, {res['score']:g}/{res['max_score']:g} "
+                     f"in {res['seconds']:.1f} s{tag}")
         return res
 
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        return list(pool.map(one, subs))
+    try:
+        if any(not _previous_result(out_dir / STUDENTS_DIR / s.student, _sha(s.path), opts, grader.key)
+               for s in subs) or opts.redo:
+            grader.prepare()
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as threads:
+            return list(threads.map(one, subs))
+    finally:
+        grader.close()
+
+
+def _sha(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+def released_source(cell: dict, gid: str) -> str:
+    """What a student sees of a cell (hidden tests and solutions removed)."""
+    return cell_source(student_cell(cell, gid))
+
+
+def options_dict(opts: Options) -> dict:
+    return asdict(opts)
