@@ -15,6 +15,7 @@ from labkit.data import (
     load_fashion_mnist,
     load_mnist,
 )
+from labkit.exercise import Checks
 from labkit.expected import show_expected
 from labkit.results import read_records, record
 from labkit.setup import Lab, setup_lab
@@ -32,6 +33,7 @@ def __getattr__(name):
     raise AttributeError(f"module 'labkit' has no attribute {name!r}")
 
 __all__ = [
+    "Checks",
     "checks",
     "expected",
     "metrics",
