@@ -20,10 +20,11 @@ anything: each one only emits the student's value as an *observation*, a display
 ``OBSERVATION_MIME``, and ``result()`` does nothing. The grader compares those values, in its own
 process, with the observations that the instructor's reference solution produced in the same harness,
 using the tolerances the reference run declared. A verdict therefore never comes from the student's
-kernel, and the expected values of hidden checks never enter it: a student who replaces these
-functions can only forge a value they could predict, which is what hard-coding the answer to a visible
-test gives. Hidden checks observe values a student cannot predict without a right answer (a function
-at inputs only the hidden test uses, a parameter count, a layer configuration).
+kernel, and the expected values of hidden checks never enter it. Only hidden checks of a value earn
+points: a visible check's expected value is printed in the student's notebook and a true/false check's
+is obvious, so a student who replaces these functions could forge those without an answer; they give
+feedback. Hidden checks observe values a student cannot predict without a right answer (a function at
+inputs only the hidden test uses, a parameter count, a layer configuration).
 
 Give a check a function (``lambda: ...``) rather than a value when computing the value may raise: the
 error then fails that check alone, and the cell's other checks still count.

@@ -13,10 +13,14 @@ How a verdict is made, and why the student cannot forge it:
    outputs, and only when the cell ended with an ``ok`` reply, within its time, in a live kernel.
    They are compared here, in the grader's process, with the observations the reference solution
    produced in the same harness (run once per batch), using the tolerances the reference declared.
-   A test cell scores its points times the share (by weight) of its checks that match; a missing,
-   duplicated or errored observation matches nothing. Nothing the kernel prints, raises or returns
-   is taken as a verdict, so swallowing errors, rewriting replies or patching the checks gains no
-   more than the values the student could have produced by answering.
+   A test cell scores its points times the share (by weight) of its *scoring* checks that match; a
+   missing, duplicated or errored observation matches nothing. Nothing the kernel prints, raises or
+   returns is taken as a verdict.
+   Only hidden checks of a value score. A visible check's expected value is in the student's
+   notebook, and a true/false check's is obvious, so a student could forge either without an
+   answer (by patching ``Checks``); those checks give feedback, not points. The expected values of
+   hidden checks never enter the kernel, so forging them takes the answer itself. A reference
+   solution whose test cell has no scoring check is refused before any submission runs.
 4. **Recorded results** (the bands of ``labkit.expected``) come from the student's kernel too, so
    they are shown as information in the gradebook and carry no points.
 5. **Results are signed** with an HMAC key kept in the output folder (which no sandbox sees); the
@@ -222,21 +226,29 @@ def score_test(gid: str, points: float, reference: dict[str, dict], cell: dict |
                    message=why + (f": {stopped}" if stopped and status == "not-run" else ""))
         return row
     theirs, repeated = observations(cell)
-    total = sum(max(ref.get("weight", 1.0), 0.0) for ref in reference.values()) or 1.0
+    total = sum(scoring_weight(ref) for ref in reference.values())
     earned, failed = 0.0, []
     for name, ref in reference.items():
         mine = theirs.get(name)
         ok = (mine is not None and name not in repeated and "error" not in mine and "value" in mine
               and matches(mine["value"], ref["value"], ref["kind"], ref["rtol"], ref["atol"]))
-        row["checks"].append({"name": name, "passed": ok, "hidden": ref.get("hidden", False)})
+        row["checks"].append({"name": name, "passed": ok, "hidden": ref.get("hidden", False),
+                              "scoring": scoring_weight(ref) > 0})
         if ok:
-            earned += max(ref.get("weight", 1.0), 0.0)
+            earned += scoring_weight(ref)
         else:
             failed.append(_check_message(name, ref, mine, name in repeated))
-    row["score"] = round(points * earned / total, 4)
+    row["score"] = round(points * earned / total, 4) if total else 0.0
     row["outcome"] = "passed" if not failed else ("partial" if earned else "failed")
     row["message"] = "; ".join(failed[:5]) + (f"; and {len(failed) - 5} more" if len(failed) > 5 else "")
     return row
+
+
+def scoring_weight(ref: dict) -> float:
+    """The weight a reference check carries: 0 for a check a student could forge (see the docstring)."""
+    if not ref.get("hidden") or isinstance(ref.get("value"), bool):
+        return 0.0
+    return max(float(ref.get("weight", 1.0)), 0.0)
 
 
 def _check_message(name: str, ref: dict, mine: dict | None, repeated: bool) -> str:
@@ -304,7 +316,10 @@ def reference_observations(source: dict, out_dir: Path, opts: Options, pool: Wor
         status = outcome["cells"][index] if index is not None and index < len(outcome.get("cells", [])) else "not-run"
         obs, repeated = observations(executed["cells"][index]) if index is not None else ({}, set())
         bad = sorted(repeated) + sorted(n for n, o in obs.items() if "error" in o or "value" not in o)
-        if status != "ok" or not obs or bad:
+        if status == "ok" and obs and not bad and not any(scoring_weight(o) for o in obs.values()):
+            problems.append(f"{gid}: no hidden check of a value (visible and true/false checks score nothing, "
+                            f"since a student could forge them); add check.observe(...) of a value")
+        elif status != "ok" or not obs or bad:
             problems.append(f"{gid}: {CELL_ENDINGS.get(status, status) if status != 'ok' else ''}"
                             f"{' no checks observed' if status == 'ok' and not obs else ''}"
                             f"{' checks that failed to observe: ' + ', '.join(bad) if bad else ''}".strip())

@@ -1,7 +1,8 @@
 """A tiny lab without TensorFlow, its reference solution and made-up submissions, for grader tests.
 
-Exercise 1 (2 points): ``square(x)``; its test cell has visible checks and hidden ones at inputs
-only the hidden part uses. Exercise 2 (1 point): ``value``, half credit within 0.2 of 0.5.
+Exercise 1 (2 points): ``square(x)``; its test cell has a visible check and hidden ones at inputs
+only the hidden part uses. Exercise 2 (1 point): ``value``, half credit within 0.2 of 0.5 (its
+true/false hidden check, forgeable, scores nothing).
 """
 
 from __future__ import annotations
@@ -26,7 +27,11 @@ check.result()"""
 ANSWER_2 = "### BEGIN SOLUTION\nvalue = 0.5\n### END SOLUTION"
 TESTS_2 = """check = Checks()
 check.close("value, roughly", lambda: value, 0.5, atol=0.2, hint="value should be near 0.5.")
-check.equal("value", lambda: value, 0.5, hint="value should be exactly 0.5.")
+### BEGIN HIDDEN TESTS
+check.observe("value within 0.2", lambda: value, rtol=0, atol=0.2)
+check.observe("value", lambda: value)
+check.observe("value is a number", lambda: isinstance(value, float))
+### END HIDDEN TESTS
 check.result()"""
 
 
