@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
+
+
+def pytest_runtest_setup(item):
+    """Tests marked ``sandbox`` need bubblewrap: skipped with the reason where it is missing, failed in CI."""
+    if item.get_closest_marker("sandbox"):
+        from labkit.sandbox import sandbox_problem
+
+        problem = sandbox_problem()
+        if problem and os.environ.get("CI"):
+            pytest.fail(f"CI must run the sandbox tests (.ci/run installs bubblewrap), but: {problem}")
+        if problem:
+            pytest.skip(f"no sandbox here: {problem}")
 
 
 @pytest.fixture(autouse=True)
