@@ -3,8 +3,9 @@
 Smoke bands are loose (stand-in data, one or two epochs): they catch a lab that no longer
 learns. Full bands say what a good run on the real data gets. A lab ends with
 ``labkit.show_expected()``, which prints the student's figures against the bands; in the smoke
-profile a figure outside its band is an error, so CI fails. The grader scores the records a
-rubric names against the same bands (``band_score``).
+profile a figure outside its band is an error, so CI fails. The gradebook shows the records
+``RUBRIC`` names against the same bands, as information without points: they are computed in
+the student's kernel, which the student controls.
 """
 
 from __future__ import annotations
@@ -137,25 +138,13 @@ def show_expected(strict: bool | None = None) -> list[dict]:
     return rows
 
 
-def band_score(value, band: Band, points: float) -> float:
-    """Rubric score of one figure: full points inside the band, falling linearly to 0 at one
-    band-width outside it (partial credit), 0 for a missing or non-numeric value."""
-    if not _is_number(value):
-        return 0.0
-    if band.contains(value):
-        return float(points)
-    width = max(band.high - band.low, 1e-12)
-    distance = band.low - value if value < band.low else value - band.high
-    return round(float(points) * max(0.0, 1.0 - distance / width), 4)
-
-
-# Records a grader scores (points each) against the band of the profile it grades in.
-RUBRIC: dict[str, dict[str, float]] = {
-    "01_cnn_autoencoder": {"test_mse": 2},
-    "02_lstm_autoencoder": {"rows_test_mse": 2},
-    "03_denoising_autoencoder": {"test_mse_w32_sd3": 1, "test_mse_w64_sd3": 1},
-    "04_stacked_autoencoder": {"test_mse_3layers_32": 2},
-    "05_variational_autoencoder": {"test_neg_elbo": 2},
-    "06_cifar10_pooling": {"test_accuracy": 2},
-    "07_imu_lstm_regression": {"rmse_mps": 2},
+# Records the gradebook shows beside each student's score, against the band of the graded profile.
+RUBRIC: dict[str, tuple[str, ...]] = {
+    "01_cnn_autoencoder": ("test_mse",),
+    "02_lstm_autoencoder": ("rows_test_mse",),
+    "03_denoising_autoencoder": ("test_mse_w32_sd3", "test_mse_w64_sd3"),
+    "04_stacked_autoencoder": ("test_mse_3layers_32",),
+    "05_variational_autoencoder": ("test_neg_elbo",),
+    "06_cifar10_pooling": ("test_accuracy",),
+    "07_imu_lstm_regression": ("rmse_mps",),
 }

@@ -274,7 +274,7 @@ def record_rows(lab: str, profile: str, executed: dict) -> list[dict]:
                 records[rec["name"]] = rec
     bands = expected.bands_for(lab, profile)
     rows = []
-    for name in expected.RUBRIC.get(lab, {}):
+    for name in expected.RUBRIC.get(lab, ()):
         band = bands.get(name)
         value = records.get(name, {}).get("value")
         if band is None:

@@ -53,13 +53,3 @@ def test_show_expected_needs_setup():
     results.set_lab(None, None)
     with pytest.raises(LabCheckError, match="setup_lab"):
         expected.show_expected()
-
-
-def test_band_score_is_full_inside_and_falls_to_zero_one_width_out():
-    band = Band(0.0, 0.1)
-    assert expected.band_score(0.05, band, 2) == 2
-    assert expected.band_score(0.15, band, 2) == pytest.approx(1.0)
-    assert expected.band_score(0.3, band, 2) == 0
-    assert expected.band_score(float("nan"), band, 2) == 0 and expected.band_score("x", band, 2) == 0
-    with pytest.raises(ValueError, match="low <= high"):
-        Band(1.0, 0.0)

@@ -60,7 +60,7 @@ SUBMISSIONS = {
 @pytest.fixture
 def fixture_rubric(monkeypatch):
     monkeypatch.setitem(expected.BANDS, LAB, {"smoke": {"fixture_error": expected.Band(0.0, 0.1)}})
-    monkeypatch.setitem(expected.RUBRIC, LAB, {"fixture_error": 1})
+    monkeypatch.setitem(expected.RUBRIC, LAB, ("fixture_error",))
 
 
 def _write_batch(folder):
@@ -75,7 +75,7 @@ def _write_batch(folder):
 def graded(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setitem(expected.BANDS, LAB, {"smoke": {"fixture_error": expected.Band(0.0, 0.1)}})
-    mp.setitem(expected.RUBRIC, LAB, {"fixture_error": 1})
+    mp.setitem(expected.RUBRIC, LAB, ("fixture_error",))
     root = tmp_path_factory.mktemp("grading")
     source = _write_batch(root / "submissions")
     subs = grading.collect_submissions([root / "submissions"], LAB)
