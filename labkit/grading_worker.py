@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 import time
 from dataclasses import dataclass, field
 
@@ -133,14 +134,19 @@ def make_kernel_manager(job: Job):
     workdir = tempfile.mkdtemp(prefix="labkit-unsandboxed-")
     sockets = tempfile.mkdtemp(prefix="labkit-kernel-")  # absolute socket paths: the kernel's cwd differs
     km = IPCKernelManager(kernel_name="python3", ip=os.path.join(sockets, "kernel-ipc"))
-    return km, {"env": {**job.env, "HOME": workdir}, "cwd": workdir}
+    return km, {"env": {**job.env, "HOME": workdir}, "cwd": workdir, "stdout": subprocess.DEVNULL,
+                "stderr": subprocess.DEVNULL}
 
 
 async def _responsive(client, seconds: float) -> bool:
-    """Whether the kernel answers a kernel_info request within ``seconds`` (after an interrupt)."""
+    """Whether the kernel, after an interrupt, runs a trivial cell within ``seconds``.
+
+    Execution requests queue behind the interrupted cell, so a reply means that cell has ended
+    (a kernel_info request would not tell: ipykernel may answer it while a cell still runs).
+    """
     from jupyter_core.utils import ensure_async
 
-    msg_id = client.kc.kernel_info()
+    msg_id = client.kc.execute("None", silent=True, store_history=False)
     deadline = time.monotonic() + seconds
     while (left := deadline - time.monotonic()) > 0:
         try:

@@ -371,6 +371,8 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         kw.pop("cwd", None)  # the sandbox sets its own working folder
+        kw.setdefault("stdout", subprocess.DEVNULL)  # the kernel's own banner and logs; outputs go over IPC
+        kw.setdefault("stderr", subprocess.DEVNULL)
         await super()._async_launch_kernel(kernel_cmd, **kw)
         process = getattr(self.provisioner, "process", None)
         if process is not None:

@@ -81,9 +81,10 @@ FORGING = {
         "        time.sleep(0.01)\nthreading.Thread(target=flood, daemon=True).start()"),
     # the answer ends the test early: exit, or a loop that ignores the interrupt
     "exit_in_test": answered(answer_1="import os\ndef square(x):\n    os._exit(0)", answer_2=WRONG_VALUE),
-    "loop_in_test": answered(answer_1=(
-        "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
-        "def square(x):\n    while True:\n        pass"), answer_2=WRONG_VALUE),
+    "loop_in_test": answered(answer_1="def square(x):\n    while True:\n        pass", answer_2=WRONG_VALUE),
+    "stubborn_in_test": answered(answer_1=(
+        "import signal\ndef square(x):\n    signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "    while True:\n        pass"), answer_2=WRONG_VALUE),
 }
 
 WALKER = (
@@ -136,10 +137,12 @@ ESCAPES = {
     "snoop": attack(
         WALKER + "found = []\n"
         "for p in files_everywhere():\n"
-        "    if p.endswith(('.ipynb', '.json', '-key')):\n"
+        "    if p.endswith(('result.json', '.labkit-key')) or ('/reference/' in p and p.endswith('.json')):\n"
+        "        found.append(p)\n"
+        "    elif p.endswith('.ipynb'):\n"
         "        try:\n            text = open(p, errors='replace').read(1_000_000)\n"
         "        except OSError:\n            continue\n"
-        "        if any(w in text for w in ('BEGIN HIDDEN', 'BEGIN SOLUTION', 'signature')) or p.endswith('-key'):\n"
+        "        if 'BEGIN HIDDEN' in text or 'BEGIN SOLUTION' in text:\n"
         "            found.append(p)\n"
         "print('FOUND', found)\nprint('ENV', sorted(os.environ))\n"
         "print('PIDS', sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))\n"
@@ -210,7 +213,8 @@ def hostile(tmp_path_factory):
         results = grading.grade_batch(found, source, root / "out", OPTS, workers=2, progress=lambda line: None)
         gradebook.write_gradebook(root / "out")
         time.sleep(2)  # anything left behind would act now
-        yield root, {r["student"]: r for r in results}, reached
+        # keyed by submitted file (names that collide get other ids, see the collision test)
+        yield root, {os.path.relpath(r["submission"], subs)[:-len(".ipynb")]: r for r in results}, reached
     finally:
         stop.set()
         server.close()
@@ -239,20 +243,22 @@ def test_no_attack_scores_more_than_an_honest_wrong_answer(hostile, name):
 
 
 def test_ending_a_test_cell_early_scores_it_zero_with_the_reason(hostile):
-    died, looped = hostile[1]["exit_in_test"], hostile[1]["loop_in_test"]
+    died, looped, stubborn = (hostile[1][name] for name in ("exit_in_test", "loop_in_test", "stubborn_in_test"))
     assert died["status"] == "kernel-died" and "kernel died" in died["questions"][0]["message"]
-    assert looped["status"] == "timed-out" and "ignored the interrupt" in " ".join(looped["messages"])
+    assert looped["status"] == "graded" and "ran past its time limit" in looped["questions"][0]["message"]
+    assert stubborn["status"] == "timed-out" and "ignored the interrupt" in " ".join(stubborn["messages"])
 
 
 def test_victims_keep_their_signed_results_and_rows(hostile):
     root, results, _ = hostile
     key = grading.signing_key(root / "out")
     for name in ("victim_a", "victim_b"):
-        saved = json.loads((root / "out" / "students" / name / "result.json").read_text())
+        saved = json.loads((root / "out" / "students" / results[name]["student"] / "result.json").read_text())
         assert grading.verify(saved, key) and saved["score"] == 3.0
     with open(root / "out" / "gradebook.csv", newline="") as fh:
         rows = {row["student_id"]: row for row in csv.DictReader(fh)}
-    assert set(rows) == set(results) and float(rows["victim_a"]["score"]) == 3.0
+    assert set(rows) == {r["student"] for r in results.values()}
+    assert float(rows[results["victim_a"]["student"]]["score"]) == 3.0
     assert all(row["status"] != "unverified" for row in rows.values())
 
 
@@ -296,11 +302,14 @@ def test_metadata_tricks_are_rejected_with_a_message(hostile):
 
 def test_names_never_collide_with_each_other_or_the_batch_files(hostile):
     root, results, _ = hostile
-    assert {"gradebook.csv", "report.html", ".labkit-key", "reference", "victim_a-2"} <= set(results)
-    assert "Victim_A-2" in results or "Victim_A" in results
+    ids = [r["student"] for r in results.values()]
+    assert len({i.lower() for i in ids}) == len(ids) == len(results)
+    for name in COLLISIONS + ("x/victim_a",):
+        assert results[name]["status"] == "graded" and results[name]["score"] == 0.0, name
     assert results["victim_a"]["score"] == 3.0
     assert (root / "out" / "gradebook.csv").read_text().startswith("assignment,")
-    assert grading.signing_key(root / "out")  # the key file is still the key
+    assert grading.verify(json.loads((root / "out" / "students" / results["gradebook.csv"]["student"]
+                                      / "result.json").read_text()), grading.signing_key(root / "out"))
 
 
 def test_floods_are_capped_in_what_is_stored(hostile):
