@@ -93,7 +93,7 @@ def write_source(folder) -> str:
     return path
 
 
-OPTS = grading.Options(lab=LAB, profile="smoke", timeout=60, cell_timeout=10, memory_mb=1500, max_processes=64,
+OPTS = grading.Options(lab=LAB, profile="smoke", timeout=60, cell_timeout=5, memory_mb=1500, max_processes=64,
                        disk_mb=256, max_output_bytes=50_000)
 
 
