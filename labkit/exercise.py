@@ -121,6 +121,7 @@ class Checks:
 
         Exact unless ``rtol`` is given; then within ``atol + rtol * |reference|``.
         """
+        self._claim(name)
         if _grading["on"]:
             kind = "equal" if rtol is None else "close"
             self._emit(name, actual, kind, rtol or 0.0, atol, hidden=True, weight=weight)
@@ -134,7 +135,14 @@ class Checks:
 
     # ------------------------------------------------------------------ machinery
 
+    def _claim(self, name: str) -> None:
+        """Refuse a second check of the same name in one cell, in JupyterLab as under the grader."""
+        if name in self._names:
+            raise ValueError(f"two checks in one cell are named {name!r}; give each a name of its own.")
+        self._names.add(name)
+
     def _check(self, name, actual, expected, kind, rtol, atol, hint) -> bool:
+        self._claim(name)
         if _grading["on"]:
             self._emit(name, actual, kind, rtol, atol, hidden=False, weight=1.0, hint=hint)
             return True
@@ -153,9 +161,6 @@ class Checks:
     def _emit(self, name, actual, kind, rtol, atol, hidden, weight, hint=""):
         from IPython.display import display
 
-        if name in self._names:
-            raise ValueError(f"two checks in one cell are named {name!r}; give each a name of its own.")
-        self._names.add(name)
         payload = {"name": str(name), "kind": kind, "rtol": float(rtol), "atol": float(atol),
                    "hidden": bool(hidden), "weight": float(weight), "hint": str(hint)}
         try:

@@ -87,8 +87,15 @@ def test_under_the_grader_checks_emit_values_not_verdicts(grading_on):
     assert payloads[2]["error"].startswith("ZeroDivisionError") and "value" not in payloads[2]
 
 
-def test_two_checks_with_one_name_are_refused(grading_on):
+def test_two_checks_with_one_name_are_refused_under_the_grader(grading_on):
     check = Checks()
     check.observe("x", 1)
+    with pytest.raises(ValueError, match="named 'x'"):
+        check.observe("x", 2)
+
+
+def test_two_checks_with_one_name_are_refused_in_jupyterlab_too():
+    check = Checks()
+    check.equal("x", 1, 1)
     with pytest.raises(ValueError, match="named 'x'"):
         check.observe("x", 2)
