@@ -42,13 +42,12 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from labkit import expected, settings
 from labkit.exercise import OBSERVATION_MIME, matches
 from labkit.grading_worker import Caps, Job
-from labkit.release import cell_source, student_cell
 from labkit.results import MIME as RECORD_MIME
 from labkit.submissions import (
     InvalidSubmission,
@@ -385,8 +384,7 @@ class Grader:
                   "executed_notebook": None, "feedback": None, "submitted_at": None, "graded_at": None,
                   "submission_sha256": None, "sandbox": self.opts.sandbox}
         try:
-            data = sub.path.read_bytes()
-            result["submission_sha256"] = hashlib.sha256(data).hexdigest()
+            result["submission_sha256"] = _sha(sub.path)
             result["submitted_at"] = datetime.datetime.fromtimestamp(sub.path.stat().st_mtime).isoformat(
                 timespec="seconds")
             if not self.opts.redo:
@@ -504,12 +502,3 @@ def _sha(path: Path) -> str:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
         return ""
-
-
-def released_source(cell: dict, gid: str) -> str:
-    """What a student sees of a cell (hidden tests and solutions removed)."""
-    return cell_source(student_cell(cell, gid))
-
-
-def options_dict(opts: Options) -> dict:
-    return asdict(opts)
