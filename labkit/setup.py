@@ -85,12 +85,28 @@ def resolve_data_source(data_source: str, profile: str) -> str:
     return "embedded" if profile == "smoke" else data_source
 
 
+def _gpu_name(tf, gpu) -> str | None:
+    """A GPU's model name, or None where this TensorFlow build cannot say."""
+    try:
+        return tf.config.experimental.get_device_details(gpu).get("device_name")
+    except (AttributeError, RuntimeError, ValueError):
+        return None
+
+
+def describe_devices(tf) -> str:
+    """The devices TensorFlow will use, each GPU by name: "CPU" or "CPU, GPU 0: NVIDIA H200"."""
+    kinds = sorted({d.device_type for d in tf.config.list_physical_devices()} - {"GPU"})
+    gpus = [f"GPU {i}: {_gpu_name(tf, gpu) or 'unnamed'}"
+            for i, gpu in enumerate(tf.config.list_physical_devices("GPU"))]
+    return ", ".join(kinds + gpus) or "none"
+
+
 def environment_stamp(lab: Lab) -> str:
     """One line saying what ran where, so results can be compared."""
     tf = import_tensorflow()
     import keras
 
-    devices = ", ".join(sorted({d.device_type for d in tf.config.list_physical_devices()})) or "none"
+    devices = describe_devices(tf)
     intra = tf.config.threading.get_intra_op_parallelism_threads() or "auto"
     data_dir = lab.data_dir or "none"
     return (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -18,6 +19,21 @@ def pytest_runtest_setup(item):
             pytest.fail(f"CI must run the sandbox tests (.ci/run installs bubblewrap), but: {problem}")
         if problem:
             pytest.skip(f"no sandbox here: {problem}")
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip a test whose tool is missing here, but fail it in CI, which must run it."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def chromium() -> str:
+    """The system Chromium's path (skipped where it is missing, failed in CI)."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if found is None:
+        skip_or_fail("Chromium is not installed (.ci/run installs it: apt-get install -y chromium)")
+    return found
 
 
 @pytest.fixture(autouse=True)

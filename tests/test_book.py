@@ -3,7 +3,6 @@
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -17,6 +16,7 @@ from matplotlib import image as mpimg
 
 from labkit import book, cli, notebooks, settings
 from labkit.results import MIME, read_records
+from tests.conftest import chromium
 
 ROOT = settings.REPO_ROOT
 LABS = notebooks.lab_paths()
@@ -336,19 +336,9 @@ def _png_size(path: Path) -> tuple[int, int]:
     return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
 
 
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-    if found is None:
-        reason = "Chromium is not installed (.ci/run installs it: apt-get install -y chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return found
-
-
 def _render(page: Path, shot: Path) -> _Dom:
     shot.parent.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run([_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+    proc = subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
                            "--window-size=1280,4000", "--virtual-time-budget=5000", f"--screenshot={shot}",
                            "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and proc.stdout, proc.stderr[-3000:]

@@ -4,7 +4,6 @@ import pytest
 
 from labkit import expected, notebooks, results
 from labkit.checks import LabCheckError
-from labkit.expected import Band
 
 
 def _records(kind="real", **values):

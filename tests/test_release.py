@@ -6,7 +6,7 @@ import nbformat
 import pytest
 
 from labkit import cli, notebooks
-from labkit.release import BEGIN_HIDDEN, BEGIN_SOLUTION, ReleaseError, release, student_cell, student_version
+from labkit.release import BEGIN_HIDDEN, BEGIN_SOLUTION, ReleaseError, release, student_cell
 
 
 def _code(source, outputs=()):

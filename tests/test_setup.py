@@ -64,3 +64,33 @@ def test_quiet_stderr_hides_file_descriptor_output(capfd):
     os.write(2, b"visible\n")
     err = capfd.readouterr().err
     assert "noise" not in err and "visible" in err
+
+
+class _Device:
+    def __init__(self, kind):
+        self.device_type = kind
+
+
+class _FakeTensorFlow:
+    """Just enough of tf.config to describe a machine with one CPU and two GPUs."""
+
+    def __init__(self, names):
+        self._devices = [_Device("CPU")] + [_Device("GPU") for _ in names]
+        self._names = iter(names)
+        self.config = self
+        self.experimental = self
+
+    def list_physical_devices(self, kind=None):
+        return [d for d in self._devices if kind in (None, d.device_type)]
+
+    def get_device_details(self, _gpu):
+        name = next(self._names)
+        if name is None:
+            raise RuntimeError("no details in this build")
+        return {"device_name": name}
+
+
+def test_stamp_names_each_gpu_and_survives_builds_without_details():
+    assert setup.describe_devices(_FakeTensorFlow([])) == "CPU"
+    described = setup.describe_devices(_FakeTensorFlow(["NVIDIA H200", None]))
+    assert described == "CPU, GPU 0: NVIDIA H200, GPU 1: unnamed"

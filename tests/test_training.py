@@ -21,9 +21,9 @@ def tiny_regression():
 def test_fit_prints_one_line_per_epoch_and_times_them(tiny_regression, capsys):
     model, x, y = tiny_regression
     history = labkit.fit(model, x, y, epochs=3, batch_size=32, validation_split=0.25)
-    lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("epoch")]
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("epoch")]
     assert len(lines) == 3 and lines[0].startswith("epoch 1/3") and "val_loss" in lines[0]
-    assert all("\r" not in l and "=====" not in l for l in lines)
+    assert all("\r" not in line and "=====" not in line for line in lines)
     assert len(history.epoch_seconds) == 3 and history.train_seconds > 0
     assert history.history["loss"][-1] < history.history["loss"][0]
 
