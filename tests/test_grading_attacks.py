@@ -8,6 +8,7 @@ tricks, name collisions and output floods.
 """
 
 import csv
+import dataclasses
 import json
 import os
 import socket
@@ -172,6 +173,9 @@ METADATA = {
 
 HONEST = {"victim_a": answered(), "victim_b": answered(), "honest_wrong": HONEST_WRONG}
 ATTACKS = {**FORGING, **ESCAPES, **METADATA, "network": None}  # network: made with the test server's port
+WHOLE_DISK = ("snoop",)
+"""Attacks that read every file in the sandbox: graded after the batch, beside its finished results, with
+time enough to walk the whole system (the batch's five-second cell limit cuts them short on a busy machine)."""
 COLLISIONS = ("gradebook.csv", "report.html", ".labkit-key", "reference", "Victim_A")
 
 
@@ -210,7 +214,11 @@ def hostile(tmp_path_factory):
     mp.setenv("LABKIT_TEST_SECRET", SECRET)
     try:
         found = grading.collect_submissions([subs], LAB)
-        results = grading.grade_batch(found, source, root / "out", OPTS, workers=2, progress=lambda line: None)
+        first = [s for s in found if s.path.stem not in WHOLE_DISK]
+        late = [s for s in found if s.path.stem in WHOLE_DISK]
+        results = grading.grade_batch(first, source, root / "out", OPTS, workers=2, progress=lambda line: None)
+        results += grading.grade_batch(late, source, root / "out", dataclasses.replace(OPTS, cell_timeout=120,
+                                       timeout=240), progress=lambda line: None)
         gradebook.write_gradebook(root / "out")
         time.sleep(2)  # anything left behind would act now
         # keyed by submitted file (names that collide get other ids, see the collision test)
