@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -36,55 +34,6 @@ def chromium() -> str:
     if found is None:
         skip_or_fail("Chromium is not installed (.ci/run installs it: apt-get install -y chromium)")
     return found
-
-
-class NbvalRuns:
-    """Each lab run once under nbval in the smoke profile, its passing copy kept in ``executed``.
-
-    ``shared`` is seen by every xdist worker: a lab that another worker ran already means the notebook
-    tests and the book were split across workers (see ``pytest_collection_modifyitems``), so every
-    lab would run twice; that fails loudly rather than slowing CI down in silence."""
-
-    def __init__(self, executed, shared, worker: str):
-        self.executed, self.shared, self.worker = executed, shared, worker
-        self._done: dict[str, subprocess.CompletedProcess] = {}
-
-    def run(self, notebook) -> subprocess.CompletedProcess:
-        from labkit import settings
-
-        if notebook.name not in self._done:
-            mark = self.shared / f"nbval-ran-{notebook.stem}"
-            if mark.exists() and mark.read_text() != self.worker:
-                pytest.fail(f"{notebook.stem} already ran under nbval in worker {mark.read_text()}: the notebook "
-                            f"tests and the book must share a worker (run with --dist loadgroup)")
-            mark.write_text(self.worker)
-            env = {**os.environ, "LABKIT_PROFILE": "smoke", "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-                   "PYTHONPATH": os.pathsep.join([os.path.dirname(__file__), os.environ.get("PYTHONPATH", "")])}
-            env.pop("LABKIT_DATA_SOURCE", None)
-            self._done[notebook.name] = subprocess.run(
-                [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "--nbval-cell-timeout", "300",
-                 "-q", "-p", "no:cacheprovider", "-p", "nbval_keep", "--keep-executed", str(self.executed),
-                 str(notebook)],
-                capture_output=True, text=True, env=env, timeout=900, cwd=settings.REPO_ROOT,
-            )
-        return self._done[notebook.name]
-
-
-@pytest.fixture(scope="session")
-def nbval_runs(tmp_path_factory) -> NbvalRuns:
-    """The labs' nbval runs, shared by the notebook tests and the book (which is built from their copies)."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    base = tmp_path_factory.getbasetemp()
-    return NbvalRuns(tmp_path_factory.mktemp("nbval_executed"), base.parent if worker != "main" else base, worker)
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist's worker reads the groups
-def pytest_collection_modifyitems(items):
-    """For ``--dist loadgroup``: each file's tests stay on one worker (its module fixtures are made once),
-    and the notebook tests share theirs with the book, which is built from the same nbval runs."""
-    for item in items:
-        module = item.path.stem
-        item.add_marker(pytest.mark.xdist_group("labs" if module in ("test_notebooks", "test_book") else module))
 
 
 @pytest.fixture(autouse=True)
