@@ -48,33 +48,85 @@ def check_disjoint(name_a: str, ids_a, name_b: str, ids_b) -> None:
         )
 
 
-_OUTPUT_RANGES = {"sigmoid": (0.0, 1.0), "relu": (0.0, float("inf")), "softplus": (0.0, float("inf")),
-                  "tanh": (-1.0, 1.0), "hard_sigmoid": (0.0, 1.0), "softmax": (0.0, 1.0)}
+INF = float("inf")
+_OUTPUT_RANGES = {"sigmoid": (0.0, 1.0), "hard_sigmoid": (0.0, 1.0), "softmax": (0.0, 1.0),
+                  "tanh": (-1.0, 1.0), "hard_tanh": (-1.0, 1.0), "softsign": (-1.0, 1.0),
+                  "relu": (0.0, INF), "softplus": (0.0, INF), "exponential": (0.0, INF), "relu6": (0.0, 6.0),
+                  "elu": (-1.0, INF), "selu": (-1.7581, INF), "gelu": (-0.17, INF), "silu": (-0.2785, INF)}
+_ACTIVATION_LAYERS = {"ReLU": "relu", "Softmax": "softmax", "ELU": "elu", "LeakyReLU": "leaky_relu",
+                      "PReLU": "prelu"}
+# layers that move, copy or drop values without changing their range
+_PASS_THROUGH = {"Reshape", "Flatten", "Permute", "RepeatVector", "Dropout", "SpatialDropout1D",
+                 "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise", "GaussianDropout", "InputLayer",
+                 "Cropping1D", "Cropping2D", "Cropping3D", "UpSampling1D", "UpSampling2D", "UpSampling3D",
+                 "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "AveragePooling2D",
+                 "AveragePooling3D", "Identity"}
 
 
-def _activation_name(model) -> str:
-    layer = model.layers[-1]
-    activation = getattr(layer, "activation", None)
-    return getattr(activation, "__name__", "linear") if activation is not None else "linear"
+def output_activation(model) -> str:
+    """The name of the activation that makes a model's output.
 
-
-def check_output_activation(model, targets) -> str:
-    """Fail when the model's last activation cannot produce the range of its targets.
-
-    A sigmoid or relu output on data with negative values (a sine wave, standardised signals)
-    can never reach them, so the loss stalls. Returns the activation's name.
+    Looks inside nested models and wrappers (``TimeDistributed``, ``Bidirectional``) and past
+    layers that only move values (``Reshape``, ``Dropout``, ...); any other layer without an
+    activation counts as linear.
     """
-    name = _activation_name(model)
-    low, high = _OUTPUT_RANGES.get(name, (-float("inf"), float("inf")))
+    if getattr(model, "layers", None):  # a Sequential or functional model: its last layer that acts
+        for layer in reversed(model.layers):
+            name = output_activation(layer)
+            if name is not None:
+                return name
+        return "linear"
+    kind = type(model).__name__
+    wrapped = getattr(model, "forward_layer", None) or getattr(model, "layer", None)
+    if wrapped is not None:  # Bidirectional, TimeDistributed
+        return output_activation(wrapped)
+    if kind in _ACTIVATION_LAYERS:
+        return _ACTIVATION_LAYERS[kind]
+    activation = getattr(model, "activation", None)
+    if activation is not None:
+        return getattr(activation, "__name__", "linear")
+    return None if kind in _PASS_THROUGH else "linear"
+
+
+def _suggest(low: float, high: float) -> str:
+    if low >= 0 and high <= 1:
+        return "sigmoid"
+    return "tanh or linear (activation=None)" if low >= -1 and high <= 1 else "linear (activation=None)"
+
+
+def check_output_activation(model, targets, bounds: tuple[float, float] | None = None) -> str:
+    """Fail when the model's output activation does not fit its targets; returns its name.
+
+    The activation must reach every target value: a sigmoid or relu output on data with negative
+    values (a sine wave, standardised signals) never can, and the loss stalls. With ``bounds``
+    (the values the data can ever take, e.g. ``(0, 1)`` for pixels) it must also stay inside them:
+    a relu or linear output then predicts pixels that cannot exist. A softmax output must have
+    targets that are distributions along the last axis.
+    """
+    name = output_activation(model)
+    low, high = _OUTPUT_RANGES.get(name, (-INF, INF))
     targets = np.asarray(targets, np.float64)
     t_min, t_max = float(targets.min()), float(targets.max())
     if t_min < low - 1e-6 or t_max > high + 1e-6:
-        fix = "linear (activation=None)" if t_min < -1 or t_max > 1 else "tanh or linear (activation=None)"
         raise LabCheckError(
             f"The output layer uses {name}, which only produces values in [{low:g}, {high:g}], but the "
-            f"targets range from {t_min:.3g} to {t_max:.3g}. Use a {fix} output, or rescale the data "
-            f"into [{low:g}, {high:g}] first."
+            f"targets range from {t_min:.3g} to {t_max:.3g}. Use a {_suggest(t_min, t_max)} output, or "
+            f"rescale the data into [{low:g}, {high:g}] first."
         )
+    if bounds is not None and (low < bounds[0] - 1e-6 or high > bounds[1] + 1e-6):
+        raise LabCheckError(
+            f"The output layer uses {name}, which produces values in [{low:g}, {high:g}], but the data can "
+            f"only take values in [{bounds[0]:g}, {bounds[1]:g}]: some outputs would be impossible values. "
+            f"Use a {_suggest(*bounds)} output, whose range is exactly that."
+        )
+    if name == "softmax":
+        sums = targets.sum(axis=-1)
+        if targets.shape[-1] < 2 or not np.allclose(sums, 1.0, atol=1e-3):
+            raise LabCheckError(
+                f"The output layer uses softmax, which makes the values along the last axis (of size "
+                f"{targets.shape[-1]}) sum to 1, but the targets' sums range from {sums.min():.3g} to "
+                f"{sums.max():.3g}. Softmax is for class probabilities; use a {_suggest(t_min, t_max)} output."
+            )
     return name
 
 

@@ -96,3 +96,66 @@ def test_validation_data_must_not_come_from_the_test_set():
     checks.check_not_test_data(x_train[:10], x_test)
     with pytest.raises(checks.LabCheckError, match="shares 3 example"):
         checks.check_not_test_data(np.concatenate([x_train[:5], x_test[:3]]), x_test)
+
+
+def _output_stacks():
+    from keras import Sequential
+    from keras.layers import (LSTM, Activation, BatchNormalization, Bidirectional, Dense, Dropout, Flatten,
+                              ReLU, Reshape, TimeDistributed)
+
+    return [
+        ([TimeDistributed(Dense(1, activation="sigmoid"))], "sigmoid"),
+        ([Bidirectional(LSTM(2, return_sequences=True, activation="relu"))], "relu"),
+        ([Dense(6, activation="tanh"), Reshape((30,))], "tanh"),
+        ([Dense(6), Activation("softplus"), Dropout(0.1)], "softplus"),
+        ([Dense(6), ReLU()], "relu"),
+        ([Dense(6, activation="sigmoid"), BatchNormalization()], "linear"),
+        ([Sequential([Dense(6, activation="sigmoid")]), Flatten()], "sigmoid"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(7))
+def test_output_activation_is_found_inside_wrappers_nested_models_and_after_reshapes(case):
+    import keras
+
+    stack, expected = _output_stacks()[case]
+    model = keras.Sequential([keras.Input((5, 3)), *stack])
+    assert checks.output_activation(model) == expected
+    functional = keras.Model(model.inputs, model.outputs)
+    assert checks.output_activation(functional) == expected
+
+
+def test_a_time_distributed_output_is_checked_against_signed_targets():
+    import keras
+
+    model = keras.Sequential([keras.Input((5, 1)), keras.layers.LSTM(4, return_sequences=True),
+                              keras.layers.TimeDistributed(keras.layers.Dense(1, activation="tanh"))])
+    waves = 1.2 * np.sin(np.linspace(0, 6, 50)).reshape(10, 5, 1)
+    with pytest.raises(checks.LabCheckError, match=r"uses tanh.*from -1.2 to 1.2. Use a linear"):
+        checks.check_output_activation(model, waves)
+    assert checks.check_output_activation(model, waves / 2) == "tanh"
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", None, "softplus", "elu"])
+def test_pixel_bounds_reject_outputs_that_can_leave_them(activation):
+    import keras
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4, activation=activation)])
+    pixels = np.random.default_rng(0).random((8, 4))
+    with pytest.raises(checks.LabCheckError, match=r"only take values in \[0, 1\].*Use a sigmoid output"):
+        checks.check_output_activation(model, pixels, bounds=(0.0, 1.0))
+
+
+def test_pixel_bounds_accept_a_sigmoid_and_softmax_needs_distributions():
+    import keras
+
+    pixels = np.random.default_rng(0).random((8, 4))
+    sigmoid = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4, activation="sigmoid")])
+    assert checks.check_output_activation(sigmoid, pixels, bounds=(0.0, 1.0)) == "sigmoid"
+    softmax = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4, activation="softmax")])
+    with pytest.raises(checks.LabCheckError, match="softmax.*sum to 1"):
+        checks.check_output_activation(softmax, pixels, bounds=(0.0, 1.0))
+    one_channel = keras.Sequential([keras.Input((4, 1)), keras.layers.Dense(1, activation="softmax")])
+    with pytest.raises(checks.LabCheckError, match="of size 1"):
+        checks.check_output_activation(one_channel, pixels[..., None])
+    assert checks.check_output_activation(softmax, pixels / pixels.sum(1, keepdims=True)) == "softmax"
