@@ -6,7 +6,7 @@ environment stamp, tidy training logs, plots, metrics, self-checks, recorded
 results and the ``labkit`` command.
 """
 
-from labkit import checks, expected, metrics, plots, widgets
+from labkit import checks, discussion, expected, metrics, plots, widgets
 from labkit.data import (
     DataSourceError,
     Dataset,
@@ -35,6 +35,7 @@ def __getattr__(name):
 __all__ = [
     "Checks",
     "checks",
+    "discussion",
     "expected",
     "metrics",
     "plots",

@@ -10,8 +10,8 @@ the notebooks (the model and the training call stay in the lab):
 - ``summarize(rows, by, metrics)`` groups rows and gives each metric's mean, spread
   (sample standard deviation), min, max and the number of seeds.
 - ``paired_differences(...)`` compares two variants seed by seed (same seed, same data
-  split, only the variant changes) and ``verdict(...)`` says whether the difference is
-  larger than the spread.
+  split, only the variant changes) and ``verdict(...)`` says, by a paired t-test, whether
+  the difference stands out from the pairs' own spread.
 - ``format_table(rows, columns)`` prints an aligned text table.
 
 Nothing here imports TensorFlow; it works on plain numbers.
@@ -151,25 +151,37 @@ def paired_differences(rows: Sequence[dict], variant: str, a, b, metric: str,
     return out
 
 
-def verdict(diffs: Sequence[float], spread: float, a: str = "a", b: str = "b") -> str:
+def paired_lead_needed(n: int, alpha: float = 0.05) -> float:
+    """The mean paired difference, in sample standard deviations of the differences, that a
+    two-sided paired t-test at level ``alpha`` needs with ``n`` pairs (4.30 / sqrt(3) = 2.48 for 3)."""
+    from scipy import stats
+
+    if n < 2:
+        raise ValueError(f"a paired test needs at least two pairs, not {n}.")
+    return float(stats.t.ppf(1 - alpha / 2, n - 1) / math.sqrt(n))
+
+
+def verdict(diffs: Sequence[float], a: str = "a", b: str = "b", alpha: float = 0.05) -> str:
     """Say which variant is ahead, or that the runs cannot tell, from paired differences.
 
-    A variant is called better only when it wins on every seed (at least two seeds) and its
-    mean lead is larger than ``spread`` (for example the larger seed-to-seed standard deviation
-    of the two variants). Anything less is "no clear difference": one run, or a lead smaller
-    than the noise, proves nothing.
+    A variant is called better only when it wins on every seed (at least two seeds) and a
+    two-sided paired t-test on the differences rejects "no difference" at level ``alpha``: the
+    mean lead must exceed ``paired_lead_needed(n)`` standard deviations of the differences
+    themselves (the spread of the pairs, not of either variant alone). Anything less is
+    "no clear difference": one run, or a lead within the pairs' own noise, proves nothing.
     """
     diffs = [float(d) for d in diffs]
     if not diffs:
         raise ValueError("verdict needs at least one paired difference.")
-    if not math.isfinite(spread) or spread < 0:
-        raise ValueError(f"spread={spread!r} must be a non-negative number.")
+    if not all(math.isfinite(d) for d in diffs):
+        raise ValueError(f"verdict got a difference that is not a number: {diffs}.")
     if len(diffs) < 2:
         return f"no clear difference (one seed only: run more seeds before choosing between {a} and {b})"
-    mean = float(np.mean(diffs))
-    if all(d > 0 for d in diffs) and mean > spread:
+    mean, spread = mean_spread(diffs)
+    significant = abs(mean) > paired_lead_needed(len(diffs), alpha) * spread
+    if significant and all(d > 0 for d in diffs):
         return f"{a} better"
-    if all(d < 0 for d in diffs) and -mean > spread:
+    if significant and all(d < 0 for d in diffs):
         return f"{b} better"
     return "no clear difference"
 

@@ -97,22 +97,38 @@ def test_paired_differences_refuses_duplicates_and_unpaired_groups():
         sweeps.paired_differences(lonely, "v", "a", "b", "m")
 
 
-@pytest.mark.parametrize("diffs, spread, expected", [
-    ([0.03, 0.02], 0.01, "max better"),
-    ([-0.03, -0.02], 0.01, "avg better"),
-    ([0.03, -0.01], 0.001, "no clear difference"),      # the sign flips between seeds
-    ([0.004, 0.006], 0.01, "no clear difference"),      # always ahead, but by less than the noise
-    ([0.2], 0.0, "no clear difference (one seed only"),  # a single run proves nothing
+@pytest.mark.parametrize("diffs, expected", [
+    ([0.030, 0.031, 0.029], "max better"),               # steady lead: t = 52 with 2 degrees of freedom
+    ([-0.030, -0.031, -0.029], "avg better"),
+    ([0.03, -0.01, 0.02], "no clear difference"),        # the sign flips between seeds
+    ([0.01, 0.05, 0.002], "no clear difference"),        # always ahead, but t = 1.4 < 4.30
+    ([0.02, 0.02], "max better"),                        # no spread at all between the pairs
+    ([0.2], "no clear difference (one seed only"),       # a single run proves nothing
 ])
-def test_verdict_follows_the_spread(diffs, spread, expected):
-    assert sweeps.verdict(diffs, spread, "max", "avg").startswith(expected)
+def test_verdict_is_a_paired_t_test_on_the_differences(diffs, expected):
+    assert sweeps.verdict(diffs, "max", "avg").startswith(expected)
 
 
-def test_verdict_rejects_bad_spread():
+def test_verdict_uses_the_pairs_spread_not_each_variants():
+    # each variant varies a lot from seed to seed, but max is ahead by 1 point on every seed:
+    # the paired differences hardly vary, so the lead is clear
+    avg = [0.40, 0.55, 0.70]
+    diffs = [m - a for m, a in zip([0.41, 0.561, 0.709], avg)]
+    assert sweeps.verdict(diffs, "max", "avg") == "max better"
+
+
+def test_paired_lead_needed_matches_the_t_table():
+    assert sweeps.paired_lead_needed(3) == pytest.approx(4.303 / 3 ** 0.5, rel=1e-3)
+    assert sweeps.paired_lead_needed(10) == pytest.approx(2.262 / 10 ** 0.5, rel=1e-3)
+    with pytest.raises(ValueError, match="at least two pairs"):
+        sweeps.paired_lead_needed(1)
+
+
+def test_verdict_rejects_bad_differences():
     with pytest.raises(ValueError):
-        sweeps.verdict([0.1, 0.2], float("nan"))
+        sweeps.verdict([0.1, float("nan")])
     with pytest.raises(ValueError):
-        sweeps.verdict([], 0.1)
+        sweeps.verdict([])
 
 
 def test_format_table_aligns_numbers_right_and_text_left():
