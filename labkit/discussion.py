@@ -222,8 +222,8 @@ def best_beta_note(best_beta: float) -> str:
     return ("not at beta = 1, the weighting that optimises exactly this number: a sign of the study's short "
             "training budget, in which the model with the weaker KL pull simply learned faster"
             if best_beta < 1 else
-            "not at beta = 1, the weighting that optimises exactly this number, but at a stronger KL pull: with this "
-            "short budget the stronger pull kept the code simpler and easier to decode")
+            "not at beta = 1, the weighting that optimises exactly this number, but at a stronger KL pull: a sign "
+            "that the study's short training budget, not the weighting, decided the ranking")
 
 
 def split_optimism(new_person_rmse: float, random_rmse: float, session_rmse: float | None) -> str:
