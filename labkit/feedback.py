@@ -1,8 +1,8 @@
 """A student's feedback page: their score per question, the messages, their code and its outputs.
 
 Ready to send back: the test cells appear as the student's version shows them (hidden tests
-removed), hidden checks are counted but not named, no solution appears (the answer cells are the
-student's own), and everything the submission produced is escaped text or an inline PNG/JPEG, under
+removed), hidden checks are counted but not named, no solution and no instructors' key appears (the
+answer cells are the student's own, every other cell is shown as the student version has it), and everything the submission produced is escaped text or an inline PNG/JPEG, under
 a content security policy that lets the page run and fetch nothing.
 """
 
@@ -14,8 +14,9 @@ import html
 from pathlib import Path
 
 from labkit.exercise import OBSERVATION_MIME
-from labkit.release import cell_source, student_cell
+from labkit.release import ReleaseError, cell_source, student_cell
 from labkit.results import MIME as RECORD_MIME
+from labkit.submissions import is_answer
 
 FEEDBACK_FILE = "feedback.html"
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
@@ -78,7 +79,12 @@ def feedback_html(result: dict, executed: dict | None, source: dict) -> str:
         if meta.get("labkit", {}).get("grader"):
             continue
         gid = meta.get("nbgrader", {}).get("grade_id") or "cell"
-        text = cell_source(student_cell(cell, gid)) if meta.get("nbgrader", {}).get("grade") else cell_source(cell)
+        # the student's own answers as they are; every other cell as students get it (no hidden
+        # test, no instructors' key: the notebook that ran is the instructor's, answers pasted in)
+        try:
+            text = cell_source(cell) if is_answer(cell) else cell_source(student_cell(cell, gid))
+        except ReleaseError:  # broken markers: nothing of the cell is safe to show
+            text = "[this cell of the lab is not shown]"
         if cell.get("cell_type") == "markdown":
             cells.append(f'<div class="md"><pre>{html.escape(_text(text))}</pre></div>')
         elif cell.get("cell_type") == "code":

@@ -390,3 +390,37 @@ def test_lab_pages_hide_solutions_and_hidden_tests_but_keep_results():
     assert [c for c in page["cells"] if c.get("id") == "a"][0]["outputs"] == answer["outputs"]
     edition = book.lab_page(nb, "99_lab", solutions=True)
     assert "y = x + 1" in "\n".join(book._text(c["source"]) for c in edition["cells"])
+
+
+def test_student_pages_drop_the_instructors_key_and_the_instructors_edition_shows_it():
+    from labkit import book
+    from labkit.release import BEGIN_KEY, END_KEY
+
+    key = {"cell_type": "markdown", "id": "k", "source": f"## Instructors' key\nFor instructors.\n{BEGIN_KEY}\n"
+           f"1. The model answer: 784 / 98 = 8.\n{END_KEY}",
+           "metadata": {"nbgrader": {"grade": False, "grade_id": "l99_key", "locked": True, "points": 0,
+                                     "schema_version": 3, "solution": False, "task": True}}}
+    nb = {"cells": [{"cell_type": "markdown", "id": "h", "metadata": {}, "source": "# Lab 99"}, key],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    page = "\n".join(book._text(c["source"]) for c in book.lab_page(nb, "99_lab")["cells"])
+    assert "model answer" not in page and "MARK SCHEME" not in page and "## Instructors' key" in page
+    edition = "\n".join(book._text(c["source"]) for c in book.lab_page(nb, "99_lab", solutions=True)["cells"])
+    assert "1. The model answer: 784 / 98 = 8." in edition
+
+
+def test_the_downloadable_student_versions_of_the_book_hold_no_key(tmp_path):
+    from labkit import book, notebooks
+
+    labs = notebooks.lab_paths()
+    executed = tmp_path / "executed"
+    executed.mkdir()
+    for lab in labs:  # the source notebooks stand in for executed copies: only the text matters here
+        (executed / lab.name).write_text(lab.read_text())
+    assert book.assemble(tmp_path / "site", executed, labs) == []
+    for lab in labs:
+        download = (tmp_path / "site" / book.DOWNLOADS / lab.name).read_text()
+        page = (tmp_path / "site" / "notebooks" / lab.name).read_text()
+        assert "MARK SCHEME" not in download and "Running the viva" not in download, lab.name
+        assert "MARK SCHEME" not in page and "Running the viva" not in page, lab.name
+    book.assemble(tmp_path / "edition", executed, labs, solutions=True)
+    assert all("Running the viva" in (tmp_path / "edition" / "notebooks" / lab.name).read_text() for lab in labs)

@@ -11,6 +11,7 @@ while labkit scores only the hidden checks, comparing observed values outside th
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import shutil
@@ -141,6 +142,7 @@ def test_generate_assignment_gives_the_student_version_labkit_releases(course):
         assert nbg["cell_type"] == mine["cell_type"], where
         assert _text(nbg) == _text(mine), f"{where}: nbgrader and labkit release differ"
         assert "BEGIN SOLUTION" not in _text(nbg) and "BEGIN HIDDEN TESTS" not in _text(nbg), where
+        assert "MARK SCHEME" not in _text(nbg), f"{where}: the instructors' key reached nbgrader's student version"
         stubs += _text(nbg).count("raise NotImplementedError()")
         if nbg["cell_type"] == "code":
             assert nbg["outputs"] == mine["outputs"] == [], where
@@ -152,6 +154,19 @@ def test_generate_assignment_gives_the_student_version_labkit_releases(course):
             grading_meta.pop(key, None)
         assert grading_meta == mine["metadata"].get("nbgrader", {}), where
     assert stubs >= 3, "the lab's exercises were not stubbed"
+    key = _key(_cells(LAB))
+    released = "\n".join(_text(c) for c in theirs)
+    assert len(key) > 20 and not [line for line in key if line in released], "nbgrader's version holds key lines"
+    # the key cell itself stays, as a locked task cell with only its heading and note
+    assert theirs[-1]["metadata"]["nbgrader"]["task"] and _text(theirs[-1]).startswith("## Instructors' key")
+
+
+def _key(cells: list[dict]) -> list[str]:
+    """The lines of the lab's instructors' key that appear nowhere else in the lab."""
+    text = _text(cells[-1])
+    key = text[text.index("### BEGIN MARK SCHEME"):text.index("### END MARK SCHEME")]
+    rest = "\n".join(_text(c) for c in cells[:-1])
+    return [line.strip() for line in key.split("\n")[1:] if len(line.strip()) > 20 and line.strip() not in rest]
 
 
 def _nbgrader_scores(course: Path, assignment: str, students) -> dict:
@@ -200,12 +215,27 @@ def test_reference_scores_full_and_the_blank_lab_zero_with_nbgrader_and_labkit(c
     source = course / "source" / ASSIGNMENT / LAB.name
     points = {c["metadata"]["nbgrader"]["grade_id"]: c["metadata"]["nbgrader"]["points"]
               for c in _cells(source) if c["metadata"].get("nbgrader", {}).get("grade")}
+    # the key's task cell: nbgrader gives it a grade of its own, worth its 0 points, for manual grading
+    tasks = {c["metadata"]["nbgrader"]["grade_id"]: c["metadata"]["nbgrader"]["points"]
+             for c in _cells(source) if c["metadata"].get("nbgrader", {}).get("task")}
+    assert tasks == {"l07_key": 0}
     scores = _grade_both(course, ASSIGNMENT, LAB.name, {
         "reference": source, "blank": course / "release" / ASSIGNMENT / LAB.name})
     print(json.dumps(scores, indent=1))
+    expected = {"nbgrader": {**points, **dict.fromkeys(tasks, 0.0)}, "labkit": points}
     for grader, by_student in scores.items():
-        assert by_student["reference"] == points, f"{grader}: the reference solution lost points"
-        assert by_student["blank"] == dict.fromkeys(points, 0.0), f"{grader}: the unanswered lab earned points"
+        assert by_student["reference"] == expected[grader], f"{grader}: the reference solution lost points"
+        assert by_student["blank"] == dict.fromkeys(expected[grader], 0.0), f"{grader}: the unanswered lab earned points"
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        submission = gb.find_submission(ASSIGNMENT, "reference")
+        assert submission.max_score == sum(points.values()), "the key must add nothing to nbgrader's total"
+        assert submission.needs_manual_grade, "nbgrader lists a 0-point task for manual grading, as the README says"
+    key = _key(_cells(source))
+    for student in ("reference", "blank"):
+        page = (course / f"labkit_{ASSIGNMENT}_grades" / "students" / student / "feedback.html").read_text()
+        assert "MARK SCHEME" not in page and not [line for line in key if html.escape(line) in page], student
 
 
 def test_the_graders_differ_where_labkit_scores_only_hidden_checks(course):
