@@ -95,16 +95,9 @@ def _rotation_increments(gyr_rad, dt):
     return np.eye(3) + np.sin(a) * k + (1 - np.cos(a)) * (k @ k)  # Rodrigues
 
 
-def zupt_speed(X, sample_rate_hz: float = imu.SAMPLE_RATE_HZ) -> np.ndarray:
-    """Belt speed (m/s) of each window by zero-velocity integration of the foot; no training.
-
-    The still instant of each stride is the sample of smallest rotation rate between a heel strike
-    and the next toe-off. Orientation is integrated from the gyroscope, up is the mean specific force
-    at the still instants, and the velocity is reset to zero at each of them (the drift between two
-    resets is removed linearly). Speed = horizontal travel between the first and last still instant /
-    the time between them.
-    """
-    X, single = _rates(X)
+def _zupt(X, sample_rate_hz):
+    """Zero-velocity integration of each window: (belt speed, median peak horizontal swing speed), m/s."""
+    X, _ = _rates(X)
     X = X.astype(np.float64)
     dt = 1.0 / sample_rate_hz
     n, T, _ = X.shape
@@ -114,7 +107,7 @@ def zupt_speed(X, sample_rate_hz: float = imu.SAMPLE_RATE_HZ) -> np.ndarray:
     for k in range(1, T):
         R[:, k] = R[:, k - 1] @ inc[:, k - 1]
     f_world = np.einsum("ntij,ntj->nti", R, X[:, :, :3])  # specific force in the axes of sample 0
-    speeds = np.full(n, np.nan)
+    speeds, peaks = np.full(n, np.nan), np.full(n, np.nan)
     gyr_norm = np.linalg.norm(X[:, :, 3:], axis=-1)
     for i in range(n):
         _, hs, to = gait_events(X[i, :, imu.PITCH_RATE_CHANNEL], sample_rate_hz)
@@ -123,13 +116,32 @@ def zupt_speed(X, sample_rate_hz: float = imu.SAMPLE_RATE_HZ) -> np.ndarray:
             continue
         up = f_world[i, still].mean(0)
         up /= np.linalg.norm(up)
-        a = f_world[i] - imu.GRAVITY * up
-        v = np.cumsum(a, axis=0) * dt
-        travel = 0.0
+        v = np.cumsum(f_world[i] - imu.GRAVITY * up, axis=0) * dt
+        travel, top = 0.0, []
         for s0, s1 in zip(still[:-1], still[1:]):
             frac = (np.arange(s0, s1 + 1) - s0)[:, None] / (s1 - s0)
-            seg = v[s0:s1 + 1] - v[s0] - frac * (v[s1] - v[s0])
-            d = seg[1:].sum(0) * dt
-            travel += np.linalg.norm(d - np.dot(d, up) * up)
+            seg = v[s0:s1 + 1] - v[s0] - frac * (v[s1] - v[s0])  # zero at both still instants
+            horizontal = seg - (seg @ up)[:, None] * up
+            d = horizontal[1:].sum(0) * dt
+            travel += np.linalg.norm(d)
+            top.append(np.linalg.norm(horizontal, axis=1).max())
         speeds[i] = travel / ((still[-1] - still[0]) * dt)
-    return speeds[0:1] if single else speeds
+        peaks[i] = np.median(top)
+    return speeds, peaks
+
+
+def zupt_speed(X, sample_rate_hz: float = imu.SAMPLE_RATE_HZ) -> np.ndarray:
+    """Belt speed (m/s) of each window by zero-velocity integration of the foot; no training.
+
+    The still instant of each stride is the sample of smallest rotation rate between a heel strike
+    and the next toe-off. Orientation is integrated from the gyroscope, up is the mean specific force
+    at the still instants, and the velocity is reset to zero at each of them (the drift between two
+    resets is removed linearly). Speed = horizontal travel between the first and last still instant /
+    the time between them.
+    """
+    return _zupt(X, sample_rate_hz)[0]
+
+
+def zupt_peak_swing_speed(X, sample_rate_hz: float = imu.SAMPLE_RATE_HZ) -> np.ndarray:
+    """Median peak horizontal foot speed in swing (m/s, relative to the belt) of each window."""
+    return _zupt(X, sample_rate_hz)[1]

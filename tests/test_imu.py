@@ -498,3 +498,20 @@ def test_zero_velocity_integration_recovers_the_belt_speed():
         windows = recording(2, kmh)[:4 * imu.WINDOW].reshape(-1, imu.WINDOW, 6)
         est = gait.zupt_speed(windows)
         assert np.all(np.abs(est / (kmh / 3.6) - 1) < 0.08), (kmh, est)
+
+
+def test_realism_table_is_measured_and_written_between_its_markers(tmp_path):
+    from labkit import imu_realism
+
+    rows = imu_realism.measure(range(1, 3), seconds=20.0)
+    assert len(rows) >= 8 and all(r["simulator"] and r["source"] and r["published"] for r in rows)
+    stance = next(r for r in rows if r["quantity"].startswith("walking stance"))
+    assert 50 <= float(stance["simulator"].split()[0]) <= 66
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{imu_realism.BEGIN}\nold table\n{imu_realism.END}\nrest\n")
+    imu_realism.write_into(readme, imu_realism.markdown(rows, 2))
+    text = readme.read_text()
+    assert "old table" not in text and text.startswith("intro\n") and text.endswith("rest\n")
+    assert "| walking stance, gyroscope rule" in text
+    with pytest.raises(ValueError, match="no <!-- imu-realism"):
+        imu_realism.write_into(tmp_path / "plain.md" if (tmp_path / "plain.md").write_text("x") else readme, "t")
