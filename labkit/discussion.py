@@ -241,3 +241,54 @@ def split_optimism(new_person_rmse: float, random_rmse: float, session_rmse: flo
                 f"would add a session-to-session difference.)")
     return (f"A fresh session of the same people scores {session_rmse:.3f} m/s against {random_rmse:.3f} m/s for the "
             f"random windows: part of the optimism is the overlap, the rest is knowing the people.")
+
+
+def network_vs_experts(net_rmse: float, cadence_rmse: float, features_rmse: float, zupt_rmse: float,
+                       margin: float = 0.15) -> str:
+    """Lab 07: whether the network earns its place against what a gait analyst tries first (RMSE, m/s).
+
+    The network "wins" against a baseline only when it is at least ``margin`` (relative) below it.
+    """
+    def verdict(name, value):
+        gain = 1 - net_rmse / value
+        if gain >= margin:
+            return f"it beats {name} ({value:.3f} m/s) by {gain:.0%}"
+        if gain > -margin:
+            return f"it is within {margin:.0%} of {name} ({value:.3f} m/s), no clear win either way"
+        return f"it loses to {name} ({value:.3f} m/s) by {-gain:.0%}"
+
+    parts = [verdict("cadence alone", cadence_rmse), verdict("the four-feature linear model", features_rmse),
+             verdict("zero-velocity integration", zupt_rmse)]
+    text = f"The network's {net_rmse:.3f} m/s: {'; '.join(parts)}."
+    if net_rmse <= (1 - margin) * features_rmse:
+        text += (" So six seconds of raw signal tell the network more than the four numbers an analyst would"
+                 " pick, even across people: the shape of the swing and the impact carry stride length, which"
+                 " cadence does not.")
+    else:
+        text += (" So with these training people the network has not learned more than four hand-made numbers"
+                 " already say: two people are too few examples of how people differ for it to separate speed"
+                 " from person, while a linear model with four inputs has little to get wrong.")
+    if zupt_rmse < net_rmse:
+        text += (" Zero-velocity integration needs no training at all and still does better: it measures each"
+                 " stride's length from the physics of the foot (the foot is still once per stride), so a new"
+                 " person's step length is no surprise to it. On real sensors its error grows with bias drift,"
+                 " a foot that is never quite still and a sensor that slips, which is where learning can help.")
+    else:
+        text += " It even beats zero-velocity integration, which measures stride length from the physics of the foot."
+    return text
+
+
+def more_people(rmse_two: float, rmse_many: float, n_two: int, n_many: int) -> str:
+    """Lab 07: what more training people (with the same number of windows) did to the new-person RMSE."""
+    change = 1 - rmse_many / rmse_two
+    if change >= 0.1:
+        return (f"Training on {n_many} people instead of {n_two}, with the same number of windows, lowers the "
+                f"new-person RMSE from {rmse_two:.3f} to {rmse_many:.3f} m/s ({change:.0%}): more people teach the "
+                f"network which differences belong to the person and which to the speed.")
+    if change > -0.1:
+        return (f"Training on {n_many} people instead of {n_two} (same number of windows) leaves the new-person "
+                f"RMSE about where it was ({rmse_two:.3f} against {rmse_many:.3f} m/s): here the person-to-person "
+                f"differences were not what limited the network, or {n_many} people are still too few.")
+    return (f"Training on {n_many} people instead of {n_two} (same number of windows) raises the new-person RMSE "
+            f"from {rmse_two:.3f} to {rmse_many:.3f} m/s: fewer windows per person, and people further from the "
+            f"test subject, can outweigh the variety; one draw of people is not the final word.")

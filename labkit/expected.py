@@ -73,8 +73,11 @@ BANDS: dict[str, dict[str, dict[str, Band]]] = {
     },
     "07_imu_lstm_regression": {
         "smoke": {"rmse_mps": Band(0.0, 0.35, "a short run; predicting the mean gives 0.48")},
-        "full": {"rmse_mps": Band(0.04, 0.16, "subject 4, trained on subjects 1+2"),
-                 "improvement_vs_cadence": Band(0.3, 0.9, "fraction below the cadence baseline")},
+        "full": {"rmse_mps": Band(0.03, 0.16, "subject 4, trained on subjects 1+2"),
+                 "improvement_vs_cadence": Band(0.1, 0.9, "fraction below the cadence baseline"),
+                 "baseline_hand_features_rmse_mps": Band(0.08, 0.2, "four hand features, linear per gait"),
+                 "improvement_vs_hand_features": Band(0.15, 0.9, "fraction below the four-feature model"),
+                 "rmse_mps_more_people": Band(0.03, 0.15, "six training people, same number of windows")},
     },
 }
 

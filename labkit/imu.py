@@ -19,52 +19,69 @@ How a recording is made
 1. Gait timing from physiology (below): cadence and stance fraction for the
    subject and speed; stride times vary from stride to stride (AR(1) series with
    a coefficient of variation of 1-3 %).
-2. Foot pose per stride from key frames joined by minimum-jerk (quintic) pieces
-   (Flash & Hogan 1985, J Neurosci): heel strike with the toes up (or down for
-   forefoot strikers), foot flat, heel-off, maximal plantarflexion just after
-   toe-off, a fast dorsiflexing swing, and the foot held ready for the next
-   contact; small roll and yaw movements ride along.
+2. Foot pose per stride from the person's key frames joined by quintic pieces
+   that match angle and rate at each key frame (smooth, after Flash & Hogan 1985,
+   J Neurosci): contact with the toes up (or down for forefoot strikers) while
+   the foot is still turning towards the belt, foot flat, heel-off, toe-off at
+   the fastest plantarflexion, peak plantarflexion, the fastest dorsiflexing
+   swing, and on into the next contact without stopping. The foot is still only
+   while it lies flat on the belt. Small roll (pronation) and yaw movements ride
+   along. Timing within stance and swing, the angles and their change with speed
+   are the person's own, and angles, stance fraction, clearance and the swing
+   path change a little from stride to stride.
 3. Foot position from that pose. The trajectory is built in the belt frame,
    where the stance foot is still: the foot rolls about its heel (toes up) or
-   its toe tip (toes down), and in swing the toe tip moves forward by one stride
+   its toe tip (toes down). In swing the sensor moves forward by about one stride
    length (speed x stride time) on a quintic path that matches position, velocity
-   and acceleration at toe-off and heel strike, plus a clearance bump; the heel
-   and sensor follow from the pitch (rigid foot). Moving to the lab frame
-   subtracts ``speed * t``: the stance foot then travels backwards at belt
-   speed, the swing foot forwards, and the foot's mean velocity over a stride is
-   zero. Accelerations are the same in both frames (the belt speed is constant).
-4. The sensor sits at a lever arm from the heel (on the laces) with small
-   mounting angles. Its acceleration is the heel's plus that of the rotating
-   lever arm (the pose is differentiated twice, analytically); the gyroscope
-   reads the body-frame angular velocity, from the derivative of the pose.
+   and acceleration at toe-off and at the next contact; a plateau term keeps its
+   forward speed up through mid-swing (peak about 3 x the belt speed, as
+   measured on feet), and a bump gives the person's foot clearance; the heel
+   follows from the pose (rigid foot). Moving to the lab frame subtracts
+   ``speed * t``: the stance foot then travels backwards at belt speed, the swing
+   foot forwards, and the foot's mean velocity over a stride is zero.
+   Accelerations are the same in both frames (the belt speed is constant).
+4. The sensor sits at the person's lever arm from the heel (on the laces) with
+   the person's mounting angles. Its acceleration is the heel's plus that of the
+   rotating lever arm (the pose is differentiated twice, analytically); the
+   gyroscope reads the body-frame angular velocity, from the derivative of the pose.
 5. The accelerometer measures specific force, acceleration minus gravity, so a
    resting sensor reads about +9.81 m/s^2 on its z (up) axis. A heel-strike
-   transient (a damped oscillation, larger when running and for rearfoot
-   strikers) is added, then per-axis gain error, bias, white noise, 16-bit
-   quantisation and clipping at the sensor range (+-16 g, +-2000 deg/s).
+   transient is added: the second derivative of a damped displacement of sole
+   and tissue that starts and ends at rest, so it carries no net impulse and
+   leaves the trajectory unchanged (larger when running and for rearfoot
+   strikers). Then per-axis gain error, bias, white noise, 16-bit quantisation
+   and clipping at the sensor range (+-16 g, +-2000 deg/s).
 
-Physiology used (approximate values; sources for the ranges)
-------------------------------------------------------------
-- Walking cadence from the walk ratio, step length / cadence ~ 0.0064 m per
-  step/min and stable within a person (Sekiya & Nagasaki 1998, Gait & Posture);
-  with speed = step length x cadence / 60 this gives cadence = sqrt(60 v / WR).
-- Walk-run transition near 2.0 m/s (Thorstensson & Roberthson 1987, Acta
-  Physiol Scand; Hreljac 1993, Med Sci Sports Exerc); per subject 1.9-2.2 m/s.
-- Running cadence about 160-170 steps/min at moderate speeds, rising slowly with
-  speed (Cavanagh & Kram 1989, Med Sci Sports Exerc; Heiderscheit et al. 2011,
-  Med Sci Sports Exerc).
+Population (each person is one draw; approximate values, sources for the ranges)
+--------------------------------------------------------------------------------
+- Walking cadence from the walk ratio, step length / cadence 0.0064 +- 0.00055 m
+  per step/min between people and stable within a person (Sekiya & Nagasaki 1998,
+  Gait & Posture); with speed = step length x cadence / 60 this gives
+  cadence = sqrt(60 v / WR), a spread of about 5 % between people.
+- Walk-run transition 2.0 +- 0.12 m/s (Thorstensson & Roberthson 1987, Acta
+  Physiol Scand; Hreljac 1993, Med Sci Sports Exerc), where cadence jumps by
+  13 +- 2.5 %.
+- Running cadence 165 +- 8 steps/min at 3 m/s (van Oeveren et al. 2017, PLoS ONE
+  12:e0184273), rising by about 9 steps/min per m/s (Cavanagh & Kram 1989, Med Sci
+  Sports Exerc; Heiderscheit et al. 2011, Med Sci Sports Exerc).
 - Stride-time variability of healthy adults, CV about 1-3 %, with persistent
   stride-to-stride correlations (Hausdorff et al. 1995, J Appl Physiol).
 - Stance (duty factor) about 0.62 in slow walking falling to ~0.58 in fast
-  walking, ~0.40 to ~0.33 in running (e.g. Nilsson & Thorstensson 1989, Acta
-  Physiol Scand).
+  walking, ~0.40 to ~0.33 in running, +- 0.01 between people (e.g. Nilsson &
+  Thorstensson 1989, Acta Physiol Scand). Detected from the gyroscope (heel strike
+  at the pitch-rate peak after the swing, toe-off at the one before it), walking
+  stance is about 60 % (Mariani et al. 2010, J Biomech).
 - Foot-mounted gyroscope signals and the gait events seen in them (Sabatini et
-  al. 2005, IEEE Trans Biomed Eng; Mariani et al. 2010, J Biomech); the model is
-  tuned to swing pitch-rate peaks of about 450-600 deg/s walking at 4-5 km/h,
-  higher when running.
+  al. 2005, IEEE Trans Biomed Eng; Mariani et al. 2010, J Biomech): swing
+  pitch-rate peaks of about 450-600 deg/s walking at 4-5 km/h, higher when
+  running; heel strike about 20 deg toes up in walking, peak plantarflexion
+  after toe-off about 60-70 deg, both growing with speed at a person's own rate.
 - Foot-strike angle: positive (toes up) for rearfoot, near zero for midfoot,
   negative for forefoot strikers (Altman & Davis 2012, Gait & Posture); most
   shod recreational runners land on the rearfoot (Larson et al. 2011, J Sports Sci).
+- Foot clearance in swing a few cm walking (Winter 1992, Phys Ther), more running.
+- Height 1.72 +- 0.09 m and foot length about 15 % of height; the sensor on the
+  laces 35-60 % of the foot length ahead of the heel, mounted within +-8 deg.
 
 The simulator is a teaching model: the numbers are typical, not measured on the
 original subjects.
@@ -85,10 +102,10 @@ UNITS = ("m/s^2",) * 3 + ("deg/s",) * 3
 SPEEDS_KMH = tuple(round(4.0 + 0.5 * i, 1) for i in range(12))  # 4.0 ... 9.5 km/h
 SUBJECTS = (1, 2, 4)
 GRAVITY = 9.81
-# Subject parameters come from default_rng([SEED_BASE, subject_id]). The base was picked so that the
-# three course subjects (1, 2, 4) show typical spread: two rearfoot and one midfoot runner, running
-# cadence 160-165 steps/min at the transition, walk ratios 0.0058-0.0072.
-SEED_BASE = 7192
+# Subject parameters come from default_rng([SEED_BASE, subject_id]). The base is a plain fixed number,
+# not chosen by looking at the people it gives: subjects 1, 2 and 4 are ordinary draws from the
+# population, as are all other ids.
+SEED_BASE = 2024
 PITCH_RATE_CHANNEL = CHANNELS.index("gyr_y")
 SPEED_RANGE_MPS = (0.3, 7.0)  # what load_recordings accepts as plausible
 
@@ -111,7 +128,7 @@ class SubjectParams:
     foot_length_m: float
     walk_ratio: float  # step length / cadence, m per (step/min)
     transition_speed_mps: float  # walk-run transition
-    run_cadence_at_transition: float  # steps/min
+    run_cadence_at_transition: float  # steps/min, first running speed
     run_cadence_slope: float  # steps/min per m/s above the transition
     stance_offset: float  # added to the population stance fraction
     stride_time_cv: float  # coefficient of variation of stride time
@@ -119,8 +136,8 @@ class SubjectParams:
     toe_off_walk_deg: float  # peak plantarflexion after toe-off, walking at 1.2 m/s
     toe_off_run_deg: float  # the same when running at the transition speed
     strike_angle_run_deg: float  # >~8 rearfoot, ~0 midfoot, <~-2 forefoot (toes up positive)
-    roll_scale: float
-    yaw_scale: float
+    roll_scale: float  # pronation / supination amplitude
+    yaw_scale: float  # toe-out amplitude at push-off
     lever_arm_m: tuple[float, float, float]  # heel -> sensor, foot frame
     mount_rpy_deg: tuple[float, float, float]  # sensor mounting roll, pitch, yaw
     impact_gain: float
@@ -132,6 +149,24 @@ class SubjectParams:
     gyr_gain_error: tuple[float, float, float]
     acc_noise_mps2: float
     gyr_noise_dps: float
+    # The person's gait template: timing within stance and swing, angle slopes, swing path.
+    strike_slope_walk: float = 6.0  # deg of extra toes-up at heel strike per m/s of walking speed
+    toe_off_slope_walk: float = 12.0  # deg of extra plantarflexion per m/s, walking
+    toe_off_slope_run: float = 10.0  # deg of extra plantarflexion per m/s above the transition
+    foot_flat_walk: float = 0.17  # foot flat, as a fraction of stance (walking)
+    heel_off_walk: float = 0.52  # heel-off, fraction of stance (walking)
+    foot_flat_run: float = 0.18
+    heel_off_run: float = 0.42
+    max_pf_walk: float = 0.13  # peak plantarflexion, fraction of swing after toe-off
+    max_pf_run: float = 0.20
+    mid_swing_walk: float = 0.45  # peak dorsiflexing swing rate, fraction of swing
+    mid_swing_run: float = 0.50
+    swing_peakiness: float = 2.45  # peak swing pitch rate / mean swing pitch rate
+    strike_rate: float = 1.6  # pitch rate at foot contact / mean rate from contact to foot flat
+    swing_plateau: float = 16.0  # flattens the forward speed profile of the swing foot (0: minimum jerk)
+    clearance_walk_m: float = 0.04
+    clearance_run_m: float = 0.12
+    stride_jitter: float = 1.0  # scale of stride-to-stride changes of angles, timing and path
     acc_range_mps2: float = 16 * GRAVITY
     gyr_range_dps: float = 2000.0
 
@@ -144,7 +179,11 @@ class SubjectParams:
 
 
 def subject_params(subject_id: int) -> SubjectParams:
-    """The parameters of one simulated subject, identical on every machine for the same id."""
+    """The parameters of one simulated subject, identical on every machine for the same id.
+
+    Every person is one draw from the population distributions in the module docstring: the
+    generator is seeded with (SEED_BASE, subject_id), and no id is preferred or skipped.
+    """
     sid = int(subject_id)
     rng = np.random.default_rng([SEED_BASE, sid])
 
@@ -154,37 +193,58 @@ def subject_params(subject_id: int) -> SubjectParams:
     def triple(values):
         return tuple(float(v) for v in values)
 
-    height = float(normal(1.74, 0.08, 1.55, 1.95))
+    height = float(normal(1.72, 0.09, 1.50, 1.98))
+    walk_ratio = float(normal(0.0064, 0.00055, 0.0050, 0.0080))
+    transition = float(normal(2.0, 0.12, 1.75, 2.3))
+    jump = float(normal(0.13, 0.025, 0.08, 0.20))  # cadence rises by this fraction at the transition
     style = rng.choice(3, p=[0.7, 0.2, 0.1])  # rearfoot, midfoot, forefoot
     strike = [normal(14.0, 4.0, 9.0, 22.0), normal(3.0, 2.0, -1.0, 7.0), normal(-6.0, 2.5, -12.0, -3.0)][style]
+    foot = float(0.152 * height * rng.uniform(0.96, 1.04))
     return SubjectParams(
         subject_id=sid,
         height_m=height,
-        foot_length_m=float(0.152 * height * rng.uniform(0.97, 1.03)),
-        walk_ratio=float(normal(0.0064, 0.0004, 0.0055, 0.0072)),
-        transition_speed_mps=float(normal(2.05, 0.08, 1.9, 2.2)),
-        run_cadence_at_transition=float(normal(162.0, 3.0, 156.0, 170.0)),
-        run_cadence_slope=float(normal(10.0, 2.5, 5.0, 16.0)),
-        stance_offset=float(normal(0.0, 0.008, -0.02, 0.02)),
-        stride_time_cv=float(rng.uniform(0.015, 0.025)),
-        heel_strike_walk_deg=float(normal(20.0, 3.0, 13.0, 27.0)),
-        toe_off_walk_deg=float(normal(62.0, 4.0, 54.0, 70.0)),
-        toe_off_run_deg=float(normal(72.0, 5.0, 62.0, 84.0)),
+        foot_length_m=foot,
+        walk_ratio=walk_ratio,
+        transition_speed_mps=transition,
+        run_cadence_at_transition=float(np.sqrt(60.0 * transition / walk_ratio) * (1.0 + jump)),
+        run_cadence_slope=float(normal(9.0, 2.5, 4.0, 16.0)),
+        stance_offset=float(normal(0.0, 0.01, -0.019, 0.019)),
+        stride_time_cv=float(rng.uniform(0.012, 0.028)),
+        heel_strike_walk_deg=float(normal(20.0, 4.0, 10.0, 30.0)),
+        toe_off_walk_deg=float(normal(62.0, 6.0, 48.0, 76.0)),
+        toe_off_run_deg=float(normal(72.0, 7.0, 56.0, 88.0)),
         strike_angle_run_deg=float(strike),
-        roll_scale=float(rng.uniform(0.6, 1.4)),
-        yaw_scale=float(rng.uniform(0.6, 1.4)),
-        lever_arm_m=(float(0.152 * height * rng.uniform(0.40, 0.55)), float(rng.normal(0.0, 0.01)),
-                     float(rng.uniform(0.05, 0.08))),
-        mount_rpy_deg=triple(normal(0.0, 3.0, -8.0, 8.0, 3)),
-        impact_gain=float(np.exp(rng.normal(0.0, 0.2))),
-        impact_freq_hz=float(rng.uniform(18.0, 28.0)),
-        impact_decay_s=float(rng.uniform(0.012, 0.025)),
+        roll_scale=float(rng.uniform(0.5, 1.6)),
+        yaw_scale=float(rng.uniform(0.5, 1.6)),
+        lever_arm_m=(float(foot * rng.uniform(0.35, 0.60)), float(rng.normal(0.0, 0.012)),
+                     float(rng.uniform(0.04, 0.09))),
+        mount_rpy_deg=triple(normal(0.0, 3.5, -8.0, 8.0, 3)),
+        impact_gain=float(np.exp(rng.normal(0.0, 0.3))),
+        impact_freq_hz=float(rng.uniform(16.0, 30.0)),
+        impact_decay_s=float(rng.uniform(0.010, 0.028)),
         acc_bias_mps2=triple(rng.normal(0.0, 0.1, 3)),
         gyr_bias_dps=triple(rng.normal(0.0, 1.0, 3)),
         acc_gain_error=triple(normal(0.0, 0.01, -0.03, 0.03, 3)),
         gyr_gain_error=triple(normal(0.0, 0.01, -0.03, 0.03, 3)),
         acc_noise_mps2=float(rng.uniform(0.02, 0.06)),
         gyr_noise_dps=float(rng.uniform(0.1, 0.4)),
+        strike_slope_walk=float(normal(6.0, 2.5, 0.0, 12.0)),
+        toe_off_slope_walk=float(normal(12.0, 4.0, 3.0, 22.0)),
+        toe_off_slope_run=float(normal(10.0, 3.5, 2.0, 18.0)),
+        foot_flat_walk=float(normal(0.17, 0.03, 0.10, 0.25)),
+        heel_off_walk=float(normal(0.55, 0.05, 0.42, 0.68)),
+        foot_flat_run=float(normal(0.18, 0.04, 0.10, 0.28)),
+        heel_off_run=float(normal(0.45, 0.06, 0.32, 0.60)),
+        max_pf_walk=float(normal(0.13, 0.02, 0.08, 0.18)),
+        max_pf_run=float(normal(0.20, 0.03, 0.12, 0.28)),
+        mid_swing_walk=float(normal(0.45, 0.05, 0.33, 0.58)),
+        mid_swing_run=float(normal(0.50, 0.05, 0.38, 0.62)),
+        swing_peakiness=float(normal(2.45, 0.2, 2.0, 2.9)),
+        strike_rate=float(normal(1.6, 0.2, 1.2, 2.1)),
+        swing_plateau=float(normal(16.0, 2.0, 11.0, 20.0)),
+        clearance_walk_m=float(normal(0.04, 0.012, 0.015, 0.07)),
+        clearance_run_m=float(normal(0.12, 0.03, 0.06, 0.20)),
+        stride_jitter=float(np.exp(rng.normal(0.0, 0.3))),
     )
 
 
@@ -255,13 +315,6 @@ def _quintic(t0, t1, y0, d0, dd0, y1, d1, dd1, t, seg):
     return p, dp / hs, ddp / (hs * hs)
 
 
-def _min_jerk(t_knots, values, t):
-    """Rest-to-rest minimum-jerk pieces through (t_knots, values), with two time derivatives."""
-    seg = np.clip(np.searchsorted(t_knots, t, side="right") - 1, 0, len(t_knots) - 2)
-    z = np.zeros(len(t_knots) - 1)
-    return _quintic(t_knots[:-1], t_knots[1:], values[:-1], z, z, values[1:], z, z, t, seg)
-
-
 def _ar1(rng, n, phi):
     """Unit-variance AR(1) series (persistent stride-to-stride fluctuations)."""
     w = rng.standard_normal(n)
@@ -317,22 +370,35 @@ def _world_to_foot(yaw, pitch, roll, u):
     return _turn("x", -roll, _turn("y", -pitch, _turn("z", -yaw, u)))
 
 
-def _gait_pattern(params: SubjectParams, speed_mps: float):
-    """Phase key frames and angles (deg) of the stride pattern at a speed."""
+def _gait_pattern(params: SubjectParams, speed_mps: float) -> dict:
+    """The person's stride template at a speed: phases (fractions of stance or swing) and angles (deg)."""
     v = float(speed_mps)
-    if is_running(params, v):
-        return dict(
-            f_ff=0.18, f_ho=0.42, a=0.22, b=0.62,
-            hs=-params.strike_angle_run_deg,
-            pf=params.toe_off_run_deg + 10.0 * (v - params.transition_speed_mps),
-            running=True,
-        )
-    return dict(
-        f_ff=0.17, f_ho=0.52, a=0.08, b=0.80,
-        hs=-(params.heel_strike_walk_deg + 6.0 * (v - 1.2)),
-        pf=params.toe_off_walk_deg + 12.0 * (v - 1.2),
-        running=False,
-    )
+    p = params
+    if is_running(p, v):
+        return dict(f_ff=p.foot_flat_run, f_ho=p.heel_off_run, a=p.max_pf_run, m=p.mid_swing_run,
+                    hs=-p.strike_angle_run_deg, pf=p.toe_off_run_deg + p.toe_off_slope_run * (v - p.transition_speed_mps),
+                    lift=p.clearance_run_m, running=True)
+    return dict(f_ff=p.foot_flat_walk, f_ho=p.heel_off_walk, a=p.max_pf_walk, m=p.mid_swing_walk,
+                hs=-(p.heel_strike_walk_deg + p.strike_slope_walk * (v - 1.2)),
+                pf=p.toe_off_walk_deg + p.toe_off_slope_walk * (v - 1.2), lift=p.clearance_walk_m, running=False)
+
+
+def _hermite(t_knots, values, rates, t):
+    """Quintic pieces through key frames with given values and rates (zero curvature at each key frame).
+
+    Value, first and second derivative at times t. Where a rate is nonzero the motion passes
+    through the key frame without stopping.
+    """
+    seg = np.clip(np.searchsorted(t_knots, t, side="right") - 1, 0, len(t_knots) - 2)
+    z = np.zeros(len(t_knots) - 1)
+    return _quintic(t_knots[:-1], t_knots[1:], values[:-1], rates[:-1], z, values[1:], rates[1:], z, t, seg)
+
+
+def _catmull_rom_rates(t_knots, values):
+    """Rates through key frames from the neighbouring key frames (central differences)."""
+    r = np.zeros(len(values))
+    r[1:-1] = (values[2:] - values[:-2]) / (t_knots[2:] - t_knots[:-2])
+    return r
 
 
 def _pivot_heel(x_flat, theta, dtheta, ddtheta, length):
@@ -370,35 +436,54 @@ def foot_kinematics(params: SubjectParams, speed_mps: float, seconds: float, rng
     if n < 2:
         raise ValueError(f"seconds={seconds} gives fewer than 2 samples")
     t = np.arange(n) / sample_rate_hz
-    pattern = _gait_pattern(params, v)
+    f = _gait_pattern(params, v)
     stride_mean = 120.0 / cadence_steps_per_min(params, v)
     sigma_mean = stance_fraction(params, v)
+    jit = params.stride_jitter
 
     # Stride timing: start at a random phase, AR(1) stride-time fluctuations.
     n_str = int(np.ceil(seconds / (stride_mean * 0.85))) + 4
     stride_t = stride_mean * (1.0 + params.stride_time_cv * _ar1(rng, n_str, 0.5))
     hs = -rng.uniform(1.0, 2.0) * stride_mean + np.concatenate([[0.0], np.cumsum(stride_t)])
-    sigma = np.clip(sigma_mean + rng.normal(0.0, 0.006, n_str), 0.25, 0.7)
-    theta_hs = pattern["hs"] + rng.normal(0.0, 1.5, n_str + 1)
-    theta_pf = pattern["pf"] + rng.normal(0.0, 2.0, n_str)
+    sigma = np.clip(sigma_mean + 0.008 * jit * rng.standard_normal(n_str), 0.25, 0.7)
+    theta_hs = f["hs"] + 2.0 * jit * rng.standard_normal(n_str + 1)
+    theta_pf = f["pf"] + 3.0 * jit * rng.standard_normal(n_str)
+    lift = f["lift"] * np.exp(0.1 * jit * rng.standard_normal(n_str))
+    plateau = params.swing_plateau * (1.0 + 0.1 * jit * rng.standard_normal(n_str))
     # Heel position at foot flat in the lab frame wanders a few cm around 0.
     drift = 0.02 * _ar1(rng, n_str + 1, 0.8)
     x_flat = v * hs + drift  # belt frame
 
-    # Key frames of the pose, per stride: strike, flat, heel-off, max plantarflexion, ready.
-    f = pattern
-    phases = np.stack([np.zeros(n_str), f["f_ff"] * sigma, f["f_ho"] * sigma,
-                       sigma + f["a"] * (1 - sigma), sigma + f["b"] * (1 - sigma)], 1)
-    knots = np.concatenate([(hs[:-1, None] + phases * stride_t[:, None]).ravel(), hs[-1:]])
-    pitch_k = np.concatenate([np.stack([theta_hs[:-1], np.zeros(n_str), np.zeros(n_str), theta_pf,
-                                        theta_hs[1:]], 1).ravel(), theta_hs[-1:]])
-    # Small roll (eversion in stance, inversion around toe-off) and yaw (toe-out at push-off).
-    roll_k = np.tile(np.array([-4.0, 3.0, 3.0, -8.0, -3.0]) * params.roll_scale, n_str + 1)[:len(knots)]
-    yaw_k = np.tile(np.array([0.0, 0.0, 0.0, 8.0, -4.0]) * params.yaw_scale, n_str + 1)[:len(knots)]
+    # Key frames of the pitch per stride: contact, foot flat, heel-off, toe-off, peak plantarflexion,
+    # mid-swing; then the next contact. The foot lies still only while it is flat on the belt; it
+    # leaves the belt turning fastest, swings through, and meets the belt still turning.
+    T, sw_t = stride_t, (1.0 - sigma) * stride_t
+    t_ff, t_ho, t_to = f["f_ff"] * sigma * T, f["f_ho"] * sigma * T, sigma * T
+    t_pf, t_ms = t_to + f["a"] * sw_t, t_to + f["m"] * sw_t
+    h1, h2 = t_to - t_ho, t_pf - t_to
+    rate_to = 2.0 * theta_pf / (h1 + h2)  # push-off: the rate rises to toe-off and falls to peak plantarflexion
+    theta_to = theta_pf * h1 / (h1 + h2)
+    h3, h4 = t_ms - t_pf, T - t_ms
+    swing = theta_hs[1:] - theta_pf  # negative: the foot dorsiflexes through swing
+    peakiness = min(1.3 * params.swing_peakiness, 3.3) if f["running"] else params.swing_peakiness
+    rate_ms = peakiness * swing / (h3 + h4)  # the running swing is more abrupt than the walking one
+    theta_ms = theta_pf + swing * h3 / (h3 + h4)
+    rate_hs = -params.strike_rate * theta_hs / t_ff[np.minimum(np.arange(n_str + 1), n_str - 1)]
+    zero = np.zeros(n_str)
+    phases = np.stack([zero, t_ff, t_ho, t_to, t_pf, t_ms], 1)
+    knots = np.concatenate([(hs[:-1, None] + phases).ravel(), hs[-1:]])
+    pitch_k = np.concatenate([np.stack([theta_hs[:-1], zero, zero, theta_to, theta_pf, theta_ms], 1).ravel(),
+                              theta_hs[-1:]])
+    pitch_r = np.concatenate([np.stack([rate_hs[:-1], zero, zero, rate_to, zero, rate_ms], 1).ravel(), rate_hs[-1:]])
+    # Small roll (eversion in stance, inversion around toe-off) and yaw (toe-out at push-off); still while flat.
+    flat_knot = np.tile([False, True, True, False, False, False], n_str + 1)[:len(knots)]
+    roll_k = np.tile(np.array([-4.0, 3.0, 3.0, -6.0, -8.0, -3.0]) * params.roll_scale, n_str + 1)[:len(knots)]
+    yaw_k = np.tile(np.array([0.0, 0.0, 0.0, 6.0, 8.0, -4.0]) * params.yaw_scale, n_str + 1)[:len(knots)]
+    roll_r, yaw_r = (np.where(flat_knot, 0.0, _catmull_rom_rates(knots, k)) for k in (roll_k, yaw_k))
     deg = np.pi / 180
-    th, dth, ddth = (x * deg for x in _min_jerk(knots, pitch_k, t))
-    ph, dph, ddph = (x * deg for x in _min_jerk(knots, roll_k, t))
-    ps, dps, ddps = (x * deg for x in _min_jerk(knots, yaw_k, t))
+    th, dth, ddth = (x * deg for x in _hermite(knots, pitch_k, pitch_r, t))
+    ph, dph, ddph = (x * deg for x in _hermite(knots, roll_k, roll_r, t))
+    ps, dps, ddps = (x * deg for x in _hermite(knots, yaw_k, yaw_r, t))
 
     # Heel: rolling contact in stance, quintic swing between toe-off and the next strike.
     j = np.clip(np.searchsorted(hs, t, side="right") - 1, 0, n_str - 1)
@@ -407,39 +492,51 @@ def foot_kinematics(params: SubjectParams, speed_mps: float, seconds: float, rng
     length = params.foot_length_m
     heel_p, heel_v, heel_a = _pivot_heel(x_flat[j], th, dth, ddth, length)
 
-    # Swing: the toe tip leaves the belt at rest and follows a quintic path (plus a
-    # clearance bump) to where the next strike puts it; the heel follows from the pitch.
-    pitch_at = lambda times: tuple(x * deg for x in _min_jerk(knots, pitch_k, times))  # noqa: E731
-    th_to, th_hs = pitch_at(toe_off), pitch_at(hs[1:])
-    to_state = [a + b for a, b in zip(_pivot_heel(x_flat[:-1], *th_to, length), _heel_to_toe(*th_to, length))]
-    hs_state = [a + b for a, b in zip(_pivot_heel(x_flat[1:], *th_hs, length), _heel_to_toe(*th_hs, length))]
-    sw = ~in_stance
-    if sw.any():
-        js, ts = j[sw], t[sw]
-        toe = [np.empty((len(ts), 2)) for _ in range(3)]
-        for axis in (0, 1):
-            q = _quintic(toe_off, hs[1:], *(st[:, axis] for st in to_state), *(st[:, axis] for st in hs_state),
-                         ts, js)
-            for k in range(3):
-                toe[k][:, axis] = q[k]
-        # Clearance bump 64 u^3 with u = s (1 - s): zero slope and curvature at both ends.
-        h = (hs[1:] - toe_off)[js]
-        s = (ts - toe_off[js]) / h
-        u, du = s * (1 - s), 1 - 2 * s
-        lift = 0.12 if pattern["running"] else 0.04
-        toe[0][:, 1] += lift * 64 * u**3
-        toe[1][:, 1] += lift * 192 * u**2 * du / h
-        toe[2][:, 1] += lift * 384 * u * (du**2 - u) / h**2
-        offset = _heel_to_toe(th[sw], dth[sw], ddth[sw], length)
-        heel_p[sw], heel_v[sw], heel_a[sw] = (a - b for a, b in zip(toe, offset))
-
     # Orientation R = Rz(yaw) Ry(pitch) Rx(roll): body angular velocity from the Euler-angle rates,
     # the lever arm's motion from R r, R' r and R'' r.
     omega = np.stack([dph - dps * np.sin(th),
                       dth * np.cos(ph) + dps * np.cos(th) * np.sin(ph),
                       dps * np.cos(th) * np.cos(ph) - dth * np.sin(ph)], -1) / deg
-    lever = np.broadcast_to(np.asarray(params.lever_arm_m, float), (n, 3))
-    r0, r1, r2 = _pose_apply((ps, dps, ddps), (th, dth, ddth), (ph, dph, ddph), lever)
+    lever_arm = np.asarray(params.lever_arm_m, float)
+    r0, r1, r2 = _pose_apply((ps, dps, ddps), (th, dth, ddth), (ph, dph, ddph), np.broadcast_to(lever_arm, (n, 3)))
+    sag = [0, 2]  # the sagittal (x, z) components
+
+    # Swing: the sensor leaves toe-off and reaches the next strike on a quintic path that matches
+    # position, velocity and acceleration of the rolling foot at both ends; a plateau term keeps its
+    # forward speed through mid-swing instead of peaking sharply, and a bump lifts the foot clear.
+    # The heel follows from the pose (rigid foot).
+    def sensor_state(times, x_heel):
+        angles = [tuple(x * deg for x in _hermite(knots, kk, rr, times))
+                  for kk, rr in ((yaw_k, yaw_r), (pitch_k, pitch_r), (roll_k, roll_r))]
+        heel = _pivot_heel(x_heel, *angles[1], length)
+        lever = _pose_apply(*angles, np.broadcast_to(lever_arm, (len(times), 3)))
+        return [hp + lv[:, sag] for hp, lv in zip(heel, lever)]
+
+    to_state, hs_state = sensor_state(toe_off, x_flat[:-1]), sensor_state(hs[1:], x_flat[1:])
+    sw = ~in_stance
+    if sw.any():
+        js, ts = j[sw], t[sw]
+        path = [np.empty((len(ts), 2)) for _ in range(3)]
+        for axis in (0, 1):
+            q = _quintic(toe_off, hs[1:], *(st[:, axis] for st in to_state), *(st[:, axis] for st in hs_state),
+                         ts, js)
+            for k in range(3):
+                path[k][:, axis] = q[k]
+        h = (hs[1:] - toe_off)[js]
+        s = (ts - toe_off[js]) / h
+        u, du = s * (1 - s), 1 - 2 * s
+        # Plateau term -K u^3 (2s - 1): no change of position, speed or acceleration at either end.
+        K = plateau[js] * (hs_state[0][js, 0] - to_state[0][js, 0])
+        path[0][:, 0] -= K * u**3 * (2 * s - 1)
+        path[1][:, 0] -= K * (2 * u**3 - 3 * u**2 * du**2) / h
+        path[2][:, 0] -= K * (18 * u**2 * du - 6 * u * du**3) / h**2
+        # Clearance bump 64 u^3: zero slope and curvature at both ends.
+        lj = lift[js]
+        path[0][:, 1] += lj * 64 * u**3
+        path[1][:, 1] += lj * 192 * u**2 * du / h
+        path[2][:, 1] += lj * 384 * u * (du**2 - u) / h**2
+        heel_p[sw], heel_v[sw], heel_a[sw] = (a - lv[sw][:, sag] for a, lv in zip(path, (r0, r1, r2)))
+
     heel3 = lambda q: np.stack([q[:, 0], np.zeros(len(q)), q[:, 1]], -1)  # noqa: E731
     pos = heel3(heel_p) + r0
     vel = heel3(heel_v) + r1
@@ -455,14 +552,20 @@ def foot_kinematics(params: SubjectParams, speed_mps: float, seconds: float, rng
 
 
 def _impact(params: SubjectParams, t, heel_strikes, rng):
-    """Heel-strike transient (T,): a damped oscillation after each strike, peak about 1 (+-15 % per strike)."""
+    """Heel-strike transient (T,), peak about 1 (+-15 % per strike), carrying no net impulse.
+
+    The sole and the soft tissue are displaced by d(t) = exp(-t/tau) (1 - cos(2 pi f t)) after each
+    strike and spring back; the transient is the acceleration d''(t). Since d and d' are zero at the
+    strike and die out, the transient neither changes the foot's velocity nor moves it: the foot's
+    trajectory stays the one of :func:`foot_kinematics`.
+    """
     k = np.searchsorted(heel_strikes, t, side="right") - 1
     valid = k >= 0
     dt = np.where(valid, t - heel_strikes[np.maximum(k, 0)], 1.0)
-    tau, f0 = params.impact_decay_s, params.impact_freq_hz
-    wave = np.exp(-dt / tau) * np.sin(2 * np.pi * f0 * dt) * (dt < 8 * tau)
-    t_peak = np.arctan(2 * np.pi * f0 * tau) / (2 * np.pi * f0)  # first maximum
-    wave /= np.exp(-t_peak / tau) * np.sin(2 * np.pi * f0 * t_peak)
+    tau, w = params.impact_decay_s, 2 * np.pi * params.impact_freq_hz
+    c, s = np.cos(w * dt), np.sin(w * dt)
+    wave = np.exp(-dt / tau) * ((1 - c) / tau**2 - 2 * w * s / tau + w * w * c) * (dt < 10 * tau) * valid
+    wave /= w * w  # its largest value, at the strike itself
     per_strike = np.exp(rng.normal(0.0, 0.15, len(heel_strikes)))
     return wave * per_strike[np.maximum(k, 0)]
 

@@ -59,8 +59,14 @@ TARGETS: dict[str, list[Target]] = {
         Target("lab_seconds", "<=", 900, "whole lab within 15 minutes"),
     ],
     "07_imu_lstm_regression": [
-        Target("rmse_mps", "<=", 0.25, "subject-4 RMSE, trained on subjects 1+2"),
-        Target("improvement_vs_cadence", ">=", 0.30, "at least 30% below the cadence-only baseline"),
+        # A new person must be hard for cadence and not trivial for hand features, as on real data.
+        Target("baseline_cadence_rmse_mps", ">=", 0.20, "cadence alone on a new person: 0.2-0.35 m/s"),
+        Target("baseline_cadence_rmse_mps", "<=", 0.35, "cadence alone on a new person: 0.2-0.35 m/s"),
+        Target("baseline_hand_features_rmse_mps", ">=", 0.10, "four hand features, linear per gait: 0.10-0.18 m/s"),
+        Target("baseline_hand_features_rmse_mps", "<=", 0.18, "four hand features, linear per gait: 0.10-0.18 m/s"),
+        Target("improvement_vs_hand_features", ">=", 0.15, "the network at least 15% below the four-feature model"),
+        Target("rmse_mps_more_people", "<=", 0.12, "six training people: below 0.12 m/s (published 0.11-0.13 with "
+               "20+ people: Sensors 2025, 25:6335; Falbriard et al. 2021)"),
         Target("lab_seconds", "<=", 360, "whole lab within 6 minutes"),
     ],
 }

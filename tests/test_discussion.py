@@ -170,3 +170,20 @@ def test_split_optimism_separates_overlap_from_knowing_the_people():
     assert "cannot separate" in discussion.split_optimism(0.30, 0.10, None)
     assert "*not* what flatters" in discussion.split_optimism(0.30, 0.10, 0.11)
     assert "part of the optimism is the overlap" in discussion.split_optimism(0.30, 0.10, 0.25)
+
+
+def test_network_vs_experts_says_who_wins_from_the_numbers():
+    win = discussion.network_vs_experts(0.08, 0.25, 0.14, 0.20)
+    assert "beats cadence alone" in win and "beats the four-feature linear model" in win
+    assert "tell the network more than the four numbers" in win and "It even beats zero-velocity" in win
+    lose = discussion.network_vs_experts(0.14, 0.25, 0.10, 0.04)
+    assert "loses to the four-feature linear model" in lose and "has not learned more" in lose
+    assert "needs no training at all and still does better" in lose
+    tie = discussion.network_vs_experts(0.10, 0.11, 0.105, 0.30)
+    assert "no clear win either way" in tie
+
+
+def test_more_people_reads_the_direction_of_the_change():
+    assert "lowers the new-person RMSE from 0.150 to 0.100" in discussion.more_people(0.15, 0.10, 2, 6)
+    assert "about where it was" in discussion.more_people(0.15, 0.145, 2, 6)
+    assert "raises the new-person RMSE" in discussion.more_people(0.10, 0.15, 2, 6)

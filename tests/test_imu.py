@@ -7,6 +7,7 @@ from functools import lru_cache
 
 import numpy as np
 import pytest
+from scipy.integrate import quad
 from scipy.signal import find_peaks
 
 from labkit import imu
@@ -61,9 +62,9 @@ def test_subject_params_are_deterministic_and_differ_between_subjects():
         assert ps[a].walk_ratio != ps[b].walk_ratio
         assert ps[a].acc_bias_mps2 != ps[b].acc_bias_mps2
     for p in ps:
-        assert 0.0055 <= p.walk_ratio <= 0.0072
-        assert 1.9 <= p.transition_speed_mps <= 2.2
-        assert 156 <= p.run_cadence_at_transition <= 170
+        assert 0.0050 <= p.walk_ratio <= 0.0080
+        assert 1.75 <= p.transition_speed_mps <= 2.3
+        assert 130 <= p.run_cadence_at_transition <= 185
         assert 0.01 <= p.stride_time_cv <= 0.03
         assert p.strike_style in ("rearfoot", "midfoot", "forefoot")
         assert all(abs(a) <= 8 for a in p.mount_rpy_deg)
@@ -78,7 +79,7 @@ def test_cadence_model_follows_walk_ratio_and_running_cadence():
         assert step_length / cad == pytest.approx(p.walk_ratio, rel=1e-9)
         assert 95 <= cad <= 125
         vt = p.transition_speed_mps
-        assert 158 <= imu.cadence_steps_per_min(p, vt) <= 166
+        assert 130 <= imu.cadence_steps_per_min(p, vt) <= 185
         rise = imu.cadence_steps_per_min(p, vt + 0.5) - imu.cadence_steps_per_min(p, vt)
         assert 2 <= rise <= 9  # a few steps/min per 0.5 m/s
 
@@ -201,7 +202,7 @@ def test_signals_come_from_a_consistent_foot_trajectory():
     flat = kin.stance & (np.linalg.norm(kin.angular_velocity_dps, axis=1) < 1.0)
     assert flat.mean() > 0.1
     np.testing.assert_allclose(kin.velocity[flat, 0], -v, atol=0.01)
-    assert np.max(kin.velocity[~kin.stance, 0]) > 2 * v
+    assert np.max(kin.velocity[~kin.stance, 0]) > 1.4 * v  # belt frame: more than 2.4 x the belt speed
     # ... and over whole strides the foot stays in place (mean velocity zero).
     hs = kin.heel_strike_s[(kin.heel_strike_s >= 0) & (kin.heel_strike_s <= kin.t[-1])]
     i0, i1 = np.searchsorted(kin.t, hs[[0, -1]])
@@ -365,3 +366,152 @@ def test_save_recordings_refuses_bad_data(tmp_path, small_data):
     with pytest.raises(imu.ImuFormatError, match="km/h"):
         imu.save_recordings(tmp_path / "bad.npz", bad)
     assert not (tmp_path / "bad.npz").exists()
+
+
+# --------------------------------------------------------------------------- people as people differ
+
+
+POPULATION = range(1, 201)
+
+
+@pytest.mark.parametrize("speed_mps", [1.25, 3.0])
+def test_cadence_differs_between_people_by_about_five_percent(speed_mps):
+    # van Oeveren et al. 2017: 165 +- 8 steps/min running at 3 m/s; walk ratios (Sekiya & Nagasaki 1998)
+    # spread walking cadence similarly. The earlier population had 2-3 %.
+    cad = np.array([imu.cadence_steps_per_min(imu.subject_params(s), speed_mps) for s in POPULATION])
+    cv = cad.std(ddof=1) / cad.mean()
+    assert 0.035 <= cv <= 0.07, cv
+    if speed_mps == 3.0:
+        assert 157 <= cad.mean() <= 173, cad.mean()
+    else:
+        assert 100 <= cad.mean() <= 118, cad.mean()
+
+
+def test_people_differ_in_their_gait_template_not_only_in_timing():
+    fields = ("foot_flat_walk", "heel_off_walk", "max_pf_walk", "mid_swing_walk", "swing_peakiness",
+              "clearance_walk_m", "strike_slope_walk", "toe_off_slope_walk", "stride_jitter")
+    ps = [imu.subject_params(s) for s in range(1, 31)]
+    for name in fields:
+        values = np.array([getattr(p, name) for p in ps])
+        assert values.std() > 0.05 * abs(values.mean()), name
+    lever = np.array([p.lever_arm_m for p in ps])
+    mount = np.array([p.mount_rpy_deg for p in ps])
+    assert lever[:, 0].std() > 0.01 and mount.std(axis=0).min() > 1.5
+    # At one speed, the acceleration RMS now differs between people by far more than the 4 % it used to.
+    rms = []
+    for p in ps[:12]:
+        rec = imu.simulate_recording(p, 1.4, 12.0, np.random.default_rng(0)).astype(np.float64)
+        rms.append(np.sqrt(np.mean((np.linalg.norm(rec[:, :3], axis=1) - G) ** 2)))
+    assert np.std(rms) / np.mean(rms) > 0.06, np.std(rms) / np.mean(rms)
+
+
+def belt_frame_swing_peaks(kin: imu.FootKinematics, speed_mps: float) -> np.ndarray:
+    """Peak forward speed of the sensor in each swing, relative to the belt (what the foot does overground)."""
+    forward = kin.velocity[:, 0] + speed_mps
+    peaks = []
+    for to, hs in zip(kin.toe_off_s, kin.heel_strike_s[1:]):
+        inside = (kin.t >= to) & (kin.t < hs)
+        if to >= 0 and hs <= kin.t[-1] and inside.any():
+            peaks.append(forward[inside].max())
+    return np.array(peaks)
+
+
+@pytest.mark.parametrize("subject", SUBJECTS)
+@pytest.mark.parametrize("kmh", [4.5, 6.0])
+def test_swing_foot_speed_is_about_three_times_the_walking_speed(subject, kmh):
+    # The peak forward speed of a midfoot sensor in swing is about 3 x walking speed; the earlier
+    # rest-to-rest swing gave 4.0-4.3 x.
+    v = kmh / 3.6
+    kin = imu.foot_kinematics(imu.subject_params(subject), v, 20.0, np.random.default_rng(1))
+    ratio = np.median(belt_frame_swing_peaks(kin, v)) / v
+    assert 2.5 <= ratio <= 3.5, ratio
+
+
+def test_walking_stance_from_the_gyroscope_rule():
+    # Heel strike: largest pitch rate in the 40 % of the stride after a swing peak; toe-off: largest pitch
+    # rate in the 40 % before the next (Mariani et al. 2010). About 60 % in walking; 46-49 % before.
+    from labkit import gait
+
+    per_subject = []
+    for s in SUBJECTS:
+        p = imu.subject_params(s)
+        walking = [k for k in imu.SPEEDS_KMH if not imu.is_running(p, k / 3.6)]
+        fractions = [gait.stance_fraction_from_gyro(recording(s, k, 30.0)[:, imu.PITCH_RATE_CHANNEL])
+                     for k in walking[::2]]
+        per_subject.append(np.median(fractions))
+        assert 0.54 <= per_subject[-1] <= 0.63, (s, fractions)
+    assert 0.55 <= np.median(per_subject) <= 0.62, per_subject
+    running = gait.stance_fraction_from_gyro(recording(1, 9.5)[:, imu.PITCH_RATE_CHANNEL])
+    assert 0.25 <= running <= 0.42, running
+
+
+@pytest.mark.parametrize("subject", SUBJECTS)
+@pytest.mark.parametrize("kmh", [4.0, 6.5, 9.5])
+def test_no_motionless_phase_before_heel_strike(subject, kmh):
+    # The foot keeps moving into contact: in the last quarter of the stride before each heel strike it is
+    # never still (rotation and speed relative to the belt both near zero) for more than 2 % of the stride.
+    # Key frames that started and ended at rest held it still for 8-24 % of every stride.
+    v = kmh / 3.6
+    kin = imu.foot_kinematics(imu.subject_params(subject), v, 16.0, np.random.default_rng(2))
+    still = (np.linalg.norm(kin.angular_velocity_dps, axis=1) < 20.0) & (
+        np.linalg.norm(kin.velocity + [v, 0.0, 0.0], axis=1) < 0.2)
+    hs = kin.heel_strike_s
+    for h0, h1 in zip(hs[:-1], hs[1:]):
+        if h0 < 0 or h1 > kin.t[-1]:
+            continue
+        late = (kin.t >= h1 - 0.25 * (h1 - h0)) & (kin.t < h1)
+        assert still[late].sum() / ((h1 - h0) * imu.SAMPLE_RATE_HZ) < 0.02
+    # ... while in stance the flat foot does rest (what zero-velocity integration relies on).
+    assert still[kin.stance].mean() > 0.1
+
+
+def test_impact_transient_carries_no_net_impulse():
+    # The transient is the second derivative of a displacement that starts and ends at zero with zero
+    # velocity: it neither changes the foot's velocity nor moves it. The earlier damped sine braked the foot.
+    p = imu.subject_params(4)
+
+    def wave(x):
+        return imu._impact(p, np.array([x]), np.array([0.0]), np.random.default_rng(0))[0]
+
+    end = 10 * p.impact_decay_s  # where the transient is cut off (it has died out)
+    assert wave(0.0) > 0.9
+    size = quad(lambda x: abs(wave(x)), 0.0, end, limit=400)[0]
+    velocity_change = quad(wave, 0.0, end, limit=400)[0]
+    displacement = quad(lambda x: (end - x) * wave(x), 0.0, end, limit=400)[0]
+    assert abs(velocity_change) < 1e-3 * size, (velocity_change, size)
+    assert abs(displacement) < 1e-3 * size * end, (displacement, size)
+    # In a recording: the transient alone (with minus without) integrates to nothing over a stride.
+    with_it = imu.simulate_recording(p, 2.5, 10.0, np.random.default_rng(5)).astype(np.float64)
+    without = imu.simulate_recording(dataclasses.replace(p, impact_gain=0.0), 2.5, 10.0,
+                                     np.random.default_rng(5)).astype(np.float64)
+    diff = with_it[:, imu.PITCH_RATE_CHANNEL] - without[:, imu.PITCH_RATE_CHANNEL]  # the slap: no net rotation
+    assert np.abs(diff).max() > 20.0
+    assert abs(diff.sum()) < 0.1 * np.abs(diff).sum()
+
+
+def test_zero_velocity_integration_recovers_the_belt_speed():
+    # The simulated foot is a consistent rigid body: integrating its IMU the way a gait analyst does gives
+    # the belt speed back (within a few %), at walking and at running speeds.
+    from labkit import gait
+
+    for kmh in (4.5, 9.0):
+        windows = recording(2, kmh)[:4 * imu.WINDOW].reshape(-1, imu.WINDOW, 6)
+        est = gait.zupt_speed(windows)
+        assert np.all(np.abs(est / (kmh / 3.6) - 1) < 0.08), (kmh, est)
+
+
+def test_realism_table_is_measured_and_written_between_its_markers(tmp_path):
+    from labkit import imu_realism
+
+    rows = imu_realism.measure(range(1, 3), seconds=20.0)
+    assert len(rows) >= 8 and all(r["simulator"] and r["source"] and r["published"] for r in rows)
+    stance = next(r for r in rows if r["quantity"].startswith("walking stance"))
+    assert 50 <= float(stance["simulator"].split()[0]) <= 66
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{imu_realism.BEGIN}\nold table\n{imu_realism.END}\nrest\n")
+    imu_realism.write_into(readme, imu_realism.markdown(rows, 2))
+    text = readme.read_text()
+    assert "old table" not in text and text.startswith("intro\n") and text.endswith("rest\n")
+    assert "| walking stance, gyroscope rule" in text
+    with pytest.raises(ValueError, match="no <!-- imu-realism"):
+        imu_realism.write_into(tmp_path / "plain.md" if (tmp_path / "plain.md").write_text("x") else readme, "t")
