@@ -2,10 +2,12 @@
 
 The lab runs once, in one kernel in the smoke profile, up to the test cell of its last listed
 exercise. Before each listed exercise's own answer cell, the reference answer and then every variant
-is run in its place, each from the same seeds, followed by its test cell twice: as a student sees it
-(hidden tests removed, verdicts on the spot) and as the grader runs it (every check observing). The
-grader's own scoring (``labkit.grading.score_test``) then compares each variant's observations with the
-reference's, as it would compare a submission's. The lab's own answer and test cells still run after
+is run in its place, each from the same seeds and each once, followed by its test cell twice: first as
+the grader runs it (every check observing), on the state the answer left, then as a student sees it
+(hidden tests removed, verdicts on the spot). Test cells only read what the answer made, so the
+answer (which may train models) need not run again for the second. The grader's own scoring
+(``labkit.grading.score_test``) then compares each variant's observations with the reference's, as it
+would compare a submission's. The lab's own answer and test cells still run after
 the variants, so the cells after them see the state a normal run leaves.
 """
 
@@ -113,10 +115,9 @@ def harness(source: dict, exercises: list[Exercise], skip: list[str]) -> nbforma
             reference = release.cell_source(cells[answer])
             code = reference if variant is None else variant.answer(reference)
             tag = {"grade_id": ex.grade_id, "k": k}
-            spliced += [_code(RESEED), _code(code, **tag, role="answer"),
-                        _code(visible, **tag, role="visible"),
-                        _code(RESEED), _code(code), _code(GRADER_MODE),
-                        _code(release.cell_source(cells[test]), **tag, role="graded"), _code(STUDENT_MODE)]
+            spliced += [_code(RESEED), _code(code, **tag, role="answer"), _code(GRADER_MODE),
+                        _code(release.cell_source(cells[test]), **tag, role="graded"), _code(STUDENT_MODE),
+                        _code(RESEED), _code(visible, **tag, role="visible")]
         cells[answer:answer] = spliced
     nb.cells = cells
     return nb
