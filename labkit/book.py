@@ -126,10 +126,11 @@ def provenance_note(nb: dict, lab: str) -> str:
     params = nb.get("metadata", {}).get("papermill", {}).get("parameters", {})
     changed = ", ".join(f"`{k} = {v!r}`" for k, v in params.items() if k != "PROFILE")
     standin = any(kind == "stand-in" for _, kind in sources)
+    how = "with `labkit run`" if "papermill" in nb.get("metadata", {}) else "outside `labkit run` (by nbval or by hand)"
     lines = [
         ":::{admonition} Where the results on this page come from",
         f":class: {'warning' if standin else 'note'}",
-        f"Executed with `labkit run` in the **{run_profile(nb) or 'unknown'}** profile. Data: {data}.",
+        f"Executed {how} in the **{run_profile(nb) or 'unknown'}** profile. Data: {data}.",
     ]
     if standin:
         lines.append("Stand-in data checks that the code runs; its numbers are not those of the real dataset.")

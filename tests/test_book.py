@@ -1,22 +1,14 @@
-"""The web book: contents, configuration, stale labs, lab pages, and a real build seen in Chromium."""
+"""The web book: contents, configuration, stale labs and lab pages (the real build, seen in Chromium, is
+in test_notebooks.py, built from the labs' nbval runs)."""
 
 import json
-import os
 import re
-import subprocess
-import sys
-from html.parser import HTMLParser
-from pathlib import Path
 from types import SimpleNamespace
 
-import numpy as np
-import pytest
 import yaml
-from matplotlib import image as mpimg
 
 from labkit import book, cli, notebooks, settings
-from labkit.results import MIME, read_records
-from tests.conftest import chromium
+from labkit.results import MIME
 
 ROOT = settings.REPO_ROOT
 LABS = notebooks.lab_paths()
@@ -157,6 +149,7 @@ def test_lab_page_says_profile_and_data_under_the_title_and_ends_with_the_result
     assert "**smoke** profile" in note and "**STAND-IN for MNIST** (stand-in)" in note
     assert "not stated for 1 of the 3 recorded results" in note
     assert ":class: warning" in note and "/downloads/99_test.ipynb" in note
+    assert "Executed with `labkit run`" in note
     assert cells[2]["source"] == "\nSome text."
     assert "| `test_mse` | 0.01235 |  | stand-in |" in table
     assert "| `sizes` | `[8, 0.1235]` |  | stand-in |" in table
@@ -173,6 +166,14 @@ def test_lab_page_with_real_data_is_a_note_and_names_changed_parameters(tmp_path
     note = book.lab_page(json.loads(ran.read_text()), "99_test")["cells"][1]["source"]
     assert ":class: note" in note and "**full** profile" in note and "**MNIST (keras cache)** (real)" in note
     assert "`EPOCHS = 5`" in note
+
+
+def test_lab_page_of_a_copy_papermill_never_ran_does_not_claim_labkit_run(tmp_path):
+    ran = _executed(_source(tmp_path), tmp_path / "ran", records=[_record("mse", 0.1)])
+    nb = json.loads(ran.read_text())
+    del nb["metadata"]["papermill"]  # run by nbval or in JupyterLab
+    note = book.lab_page(nb, "99_test")["cells"][1]["source"]
+    assert "Executed outside `labkit run`" in note and "labkit run` in" not in note and "**smoke** profile" in note
 
 
 def test_lab_page_without_records_says_so(tmp_path):
@@ -237,141 +238,6 @@ def test_book_command_never_wipes_the_executed_notebooks_the_repository_or_anoth
     assert book.cmd_book(args) == 2
     assert "neither empty nor an earlier book" in capsys.readouterr().err
     assert (tmp_path / "notes" / "mine.txt").exists()
-
-
-# --- the real thing: smoke runs of every lab, the book built from them, seen in Chromium -------
-
-def _book_command(executed, site):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LABKIT_")}
-    env.update(LABKIT_ALLOW_DOWNLOAD="0", KERAS_HOME=str(site.parent / "keras_home"))
-    return subprocess.run([sys.executable, "-m", "labkit.cli", "book", "--profile", "smoke",
-                           "--from", str(executed), "--out", str(site)],
-                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=1800)
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """Every lab run in the smoke profile into a fresh folder, and the book built from them."""
-    folder = tmp_path_factory.mktemp("book")
-    executed, site = folder / "executed", folder / "site"
-    proc = _book_command(executed, site)
-    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-5000:]
-    return SimpleNamespace(executed=executed, site=site, html=site / "_build" / "html", first=proc,
-                           shots=folder / "screenshots")
-
-
-@pytest.mark.notebooks
-def test_book_runs_the_missing_labs_then_builds_and_prints_the_index(built):
-    out = built.first.stdout
-    assert all(f"{lab.stem}: not executed yet; running it in the smoke profile." in out for lab in LABS)
-    assert f"Book: {built.html / 'index.html'}" in out
-
-
-@pytest.mark.notebooks
-def test_book_from_executed_labs_runs_nothing_and_reports_its_seconds(built):
-    proc = _book_command(built.executed, built.site)
-    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-5000:]
-    assert "running it in" not in proc.stdout
-    seconds = float(re.search(r"Built the book from .* in ([0-9.]+) s\.", proc.stdout).group(1))
-    print(f"book built from executed notebooks in {seconds:.1f} s")
-    assert seconds < 300
-
-
-@pytest.mark.notebooks
-def test_executed_labs_show_a_static_figure_before_every_widget(built):
-    widgets = 0
-    for lab in LABS:
-        nb = json.loads((built.executed / lab.name).read_text())
-        assert book.widgets_without_figure(nb) == [], f"{lab.name}: a widget with no figure before it"
-        widgets += sum(book.WIDGET_MIME in out.get("data", {}) for c in nb["cells"] for out in c.get("outputs", []))
-    assert widgets, "no lab shows an interactive control any more; is this test still needed?"
-
-
-@pytest.mark.notebooks
-@pytest.mark.parametrize("lab", LABS, ids=[p.stem for p in LABS])
-def test_lab_page_has_download_and_jupyterlab_launch_links(built, lab):
-    html = (built.html / "notebooks" / f"{lab.stem}.html").read_text()
-    repo = CONFIG["repository"]["url"].removeprefix("https://github.com/")
-    assert f"mybinder.org/v2/gh/{repo}/main?urlpath=lab/tree/notebooks/{lab.name}" in html
-    assert f"urlpath=lab/tree/{repo.split('/')[1]}/notebooks/{lab.name}" in html  # JupyterHub
-    assert (built.html / "_sources" / "notebooks" / lab.name).exists()
-    student = re.search(rf'href="(\.\./_downloads/[0-9a-f]+/{lab.name})"', html)
-    assert student, "no download link for the student version"
-    assert "BEGIN SOLUTION" not in (built.html / "notebooks" / student.group(1)).read_text()
-
-
-class _Dom(HTMLParser):
-    """Headings, images, tables and admonitions of a page, as text."""
-
-    def __init__(self):
-        super().__init__()
-        self.h1, self.images, self.tables, self.notes, self._open = [], [], [], [], []
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "img":
-            self.images.append(attrs.get("src", ""))
-        grab = {"h1": self.h1, "table": self.tables}.get(tag)
-        if grab is None and tag == "div" and "admonition" in (attrs.get("class") or "").split():
-            grab = self.notes
-        if grab is not None:
-            grab.append("")
-            self._open.append((tag, grab))
-        elif self._open and tag == self._open[-1][0]:
-            self._open.append((tag, None))
-
-    def handle_endtag(self, tag):
-        if self._open and self._open[-1][0] == tag:
-            self._open.pop()
-
-    def handle_data(self, data):
-        for _, grab in self._open:
-            if grab is not None:
-                grab[-1] += data
-
-
-def _png_size(path: Path) -> tuple[int, int]:
-    head = path.read_bytes()[:24]
-    assert head[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
-    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
-
-
-def _render(page: Path, shot: Path) -> _Dom:
-    shot.parent.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                           "--window-size=1280,4000", "--virtual-time-budget=5000", f"--screenshot={shot}",
-                           "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0 and proc.stdout, proc.stderr[-3000:]
-    pixels = mpimg.imread(shot)
-    assert len(np.unique(pixels.reshape(-1, pixels.shape[-1])[::97], axis=0)) > 20, f"{shot} is nearly blank"
-    dom = _Dom()
-    dom.feed(proc.stdout)
-    return dom
-
-
-@pytest.mark.notebooks
-def test_browser_shows_the_index_page_with_every_lab(built):
-    dom = _render(built.html / "index.html", built.shots / "index.png")
-    print(f"screenshots of the book's pages: {built.shots}")
-    assert any("Deep learning by building it" in h for h in dom.h1), dom.h1
-    labs_table = [t for t in dom.tables if "what you build" in t]
-    assert labs_table and all(f"{lab.name[:2]}" in labs_table[0] for lab in LABS)
-
-
-@pytest.mark.notebooks
-@pytest.mark.parametrize("lab", LABS, ids=[p.stem for p in LABS])
-def test_browser_shows_each_lab_title_figures_and_results_table(built, lab):
-    page = built.html / "notebooks" / f"{lab.stem}.html"
-    dom = _render(page, built.shots / f"{lab.stem}.png")
-    title = "".join(notebooks.read_notebook(lab)["cells"][0]["source"]).splitlines()[0].lstrip("# ")
-    assert any(title in h for h in dom.h1), f"title {title!r} not among {dom.h1}"
-    figures = [page.parent / src for src in dom.images if "_images/" in src and src.endswith(".png")]
-    assert figures, "no figure on the page"
-    assert all(f.exists() and min(_png_size(f)) > 0 for f in figures)
-    assert any("Where the results on this page come from" in n and "smoke" in n for n in dom.notes)
-    names = read_records(built.executed / lab.name)
-    results = [t for t in dom.tables if "result" in t and "value" in t]
-    assert names and results and all(name in results[-1] for name in names), "results table incomplete"
 
 
 def test_lab_pages_hide_solutions_and_hidden_tests_but_keep_results():
