@@ -260,6 +260,15 @@ def build_report(report: dict) -> str:
     for r in summary["labs"]:
         lines.append(f"| {r['lab']} | {r['status']} | {r['seconds']:.1f} | {data_label(r['records'])} | "
                      f"{key_results(r['records'], limit=6) or r.get('error') or ''} |")
+    timed = [r for r in summary["labs"] if r.get("sections")]
+    if timed:
+        lines += ["", "## Where each lab's time goes", "",
+                  "Seconds under each heading of the lab (papermill's time per cell), the largest three first.", "",
+                  "| lab | seconds | largest sections |", "|---|---|---|"]
+        for r in timed:
+            top = sorted(r["sections"], key=lambda section: -section[1])[:3]
+            lines.append(f"| {r['lab']} | {r['seconds']:.1f} | "
+                         + "; ".join(f"{name} {seconds:.1f} s" for name, seconds in top) + " |")
     lines += ["", "## Against the source documents' models", "",
               "Time ratio: the source settings' time over the lab's whole wall time, then over the training "
               "time of the lab's own model(s) that the baseline reproduces (above 1: the lab is faster). The "

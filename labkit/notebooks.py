@@ -46,3 +46,39 @@ def parameters(nb: dict) -> dict:
                     found[node.targets[0].id] = ast.literal_eval(node.value)
             return found
     return {}
+
+
+OUTSIDE_CELLS = "(kernel start and papermill, outside the cells)"
+
+
+def seconds_by_section(nb: dict, total_seconds: float | None = None) -> list[tuple[str, float]]:
+    """Seconds an executed lab spent under each of its headings (levels 1 and 2), in the lab's order.
+
+    Each code cell's time is papermill's (its ``metadata.papermill.duration``) and counts under the
+    last heading above it. Given the run's total seconds, the time outside the cells comes last.
+    """
+    seconds: dict[str, float] = {}
+    heading = "(before the first heading)"
+    for cell in nb.get("cells", []):
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else source
+        if cell.get("cell_type") == "markdown":
+            titles = [line.lstrip("#").strip() for line in source.splitlines() if line.startswith(("# ", "## "))]
+            heading = titles[-1] if titles else heading
+            continue
+        duration = (cell.get("metadata", {}).get("papermill") or {}).get("duration")
+        if duration is not None:
+            seconds[heading] = seconds.get(heading, 0.0) + float(duration)
+    rows = list(seconds.items())
+    if total_seconds is not None:
+        rows.append((OUTSIDE_CELLS, max(0.0, total_seconds - sum(seconds.values()))))
+    return [(name, round(value, 1)) for name, value in rows]
+
+
+def format_sections(lab: str, sections: list[tuple[str, float]]) -> str:
+    """One lab's seconds by section as indented lines, with each one's share of the total."""
+    total = sum(s for _, s in sections) or 1.0
+    width = max((len(name) for name, _ in sections), default=0)
+    lines = [f"{lab}: seconds by section"]
+    lines += [f"  {name:<{width}}  {s:7.1f} s  {100 * s / total:4.0f} %" for name, s in sections]
+    return "\n".join(lines)

@@ -58,6 +58,7 @@ def run_lab(path: Path, out_dir: Path, profile: str, params: dict, timeout: int)
     if row["output"] and Path(row["output"]).exists():
         try:
             row["records"] = read_records(row["output"])
+            row["sections"] = notebooks.seconds_by_section(notebooks.read_notebook(row["output"]), row["seconds"])
         except ValueError as err:
             row["error"] = row["error"] or str(err)
     return row
@@ -128,6 +129,10 @@ def run_labs(paths, out_dir: Path, profile: str, params: dict, timeout: int) -> 
     merge_into_folder_summary(out_dir, summary)
     print()
     print(format_table(rows))
+    for row in rows:
+        if row.get("sections"):
+            print()
+            print(notebooks.format_sections(row["lab"], row["sections"]))
     return summary
 
 

@@ -40,6 +40,42 @@ def test_bench_from_summary_writes_report(tmp_path, capsys):
     assert json.loads((tmp_path / "out" / "report.json").read_text())["targets"][0]["verdict"] == "met"
 
 
+def _timed_cell(seconds):
+    return {"cell_type": "code", "metadata": {"papermill": {"duration": seconds}}, "source": "", "outputs": []}
+
+
+def test_seconds_by_section_sums_cells_under_their_heading_and_keeps_the_labs_order():
+    nb = {"cells": [
+        _timed_cell(0.5),
+        {"cell_type": "markdown", "metadata": {}, "source": ["# Lab 9\n", "intro"]},
+        _timed_cell(1.0),
+        {"cell_type": "markdown", "metadata": {}, "source": "## 2. Study\n### Exercise 1: not a section"},
+        _timed_cell(30.0), _timed_cell(12.25),
+        {"cell_type": "markdown", "metadata": {}, "source": "Text without a heading."},
+        _timed_cell(2.0),
+        {"cell_type": "markdown", "metadata": {}, "source": "## 3. Plots"},
+        {"cell_type": "code", "metadata": {}, "source": "x = 1", "outputs": []},  # never ran: no duration
+        _timed_cell(4.0),
+    ]}
+    sections = notebooks.seconds_by_section(nb, total_seconds=60.0)
+    assert sections == [("(before the first heading)", 0.5), ("Lab 9", 1.0), ("2. Study", 44.2),
+                        ("3. Plots", 4.0), (notebooks.OUTSIDE_CELLS, 10.2)]
+    text = notebooks.format_sections("09_lab", sections)
+    assert text.splitlines()[0] == "09_lab: seconds by section" and "2. Study" in text and "74 %" in text
+    assert notebooks.seconds_by_section(nb)[-1] == ("3. Plots", 4.0)  # no total: nothing outside the cells
+
+
+def test_bench_report_names_the_largest_sections_of_each_lab(tmp_path):
+    row = _row("01_cnn_autoencoder", seconds=200, test_mse=0.003, code_size=98)
+    row["sections"] = [["1. Data", 3.0], ["2. Model", 1.0], ["3. Train", 150.0], ["4. Study", 40.0]]
+    summary = {"profile": "full", "build_dir": "b", "failed": 0, "labs": [row]}
+    (tmp_path / "summary.json").write_text(json.dumps(summary))
+    assert cli.main(["bench", "--from-summary", str(tmp_path / "summary.json"), "--no-baselines",
+                     "--out", str(tmp_path / "out")]) == 0
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "| 01_cnn_autoencoder | 200.0 | 3. Train 150.0 s; 4. Study 40.0 s; 1. Data 3.0 s |" in report
+
+
 def test_summary_of_a_folder_keeps_labs_run_earlier(tmp_path):
     runner.merge_into_folder_summary(tmp_path, {"profile": "full", "labs": [_row("01_a"), _row("02_b")]})
     runner.merge_into_folder_summary(tmp_path, {"profile": "full", "labs": [_row("02_b", status="failed")]})

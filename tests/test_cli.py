@@ -83,6 +83,10 @@ def test_labkit_run_executes_lab_01_in_smoke_profile_and_records_results(tmp_pat
     assert records["code_size"]["value"] == 98 and records["compression_ratio"]["value"] == 8.0
     assert 0 < records["test_mse"]["value"] < 0.05
     assert all(r["standin"] is True and r["profile"] == "smoke" for r in records.values())
+    sections = dict(summary["labs"][0]["sections"])
+    assert "3. Train" in sections and sections["3. Train"] > 0, sections
+    assert abs(sum(sections.values()) - summary["labs"][0]["seconds"]) <= 0.05 * len(sections) + 1e-9
+    assert "01_cnn_autoencoder: seconds by section" in proc.stdout
     executed = nbformat.read(tmp_path / "01_cnn_autoencoder.ipynb", as_version=4)
     text = "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs)
     assert "\r" not in text and "oneDNN" not in text and "absl::InitializeLog" not in text
