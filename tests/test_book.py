@@ -69,6 +69,8 @@ def test_ci_installs_what_the_readme_test_command_installs():
     extras = re.findall(r'pip install (?:--quiet )?-e "\.\[([^\]]*)\]" && \.venv/bin/python -m pytest', readme)
     assert extras == ["test,book"], "README's test command should install the test and book extras"
     assert 'pip install --quiet -e ".[test,book]"' in ci
+    pytest_command = re.search(r"\.venv/bin/python -m pytest[^\n`]*", readme).group(0)
+    assert f"CI=true {pytest_command}\n" in ci, "CI must run the README's pytest command, options and all"
     assert "apt-get install -y chromium" in ci
 
 
