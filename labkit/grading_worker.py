@@ -212,7 +212,8 @@ async def _execute(job: Job, km, start_args: dict) -> dict:
         outcome = {**outcome, "status": "failed", "error": f"{type(err).__name__}: {' '.join(str(err).split())[:300]}"}
     finally:
         problem = _limit_hit(km)
-        if problem and outcome["status"] in ("completed", "kernel-died", "failed"):
+        # a kernel the sandbox stopped for a limit did not answer for that reason, not for its time
+        if problem and outcome["status"] in ("completed", "kernel-died", "failed", "timed-out"):
             outcome.update(problem)
         peak = getattr(getattr(km, "sandbox", None), "peak_memory_mb", lambda: None)()
         await _shutdown(km)

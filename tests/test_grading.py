@@ -41,6 +41,9 @@ LOUD = ('import sys\nprint("x" * 3_000_000)\nprint("WARNING: tensorflow noise", 
         "def square(x):\n    return x * x")
 STUBBORN = ("import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
             "while True:\n    time.sleep(0.1)")
+# past the 5 s cell limit with the interrupt ignored, then over the memory cap while the grader waits
+LATE_HOG = ("import signal, time\nimport numpy as np\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+            "time.sleep(5.5)\nblock = np.ones(300_000_000)")
 SUBMISSIONS = {
     "correct": answered(),
     "wrong": answered(answer_1=WRONG_1),
@@ -51,6 +54,7 @@ SUBMISSIONS = {
     "exits": answered(answer_1="import os\nos._exit(1)"),
     "loud": answered(answer_1=LOUD),
     "hog": answered(answer_1="import numpy as np\nblock = np.ones(300_000_000)"),
+    "late_hog": answered(answer_1=LATE_HOG),
     "deleted_test": answered(answer_1=WRONG_1, edit=_drop_test_1),
     "edited_test": answered(answer_1=WRONG_1, edit=_edit_test_1),
     "other_lab": answered(edit=_other_lab),
@@ -145,6 +149,12 @@ def test_megabytes_of_output_are_cut_and_stderr_noise_costs_nothing(graded):
 def test_a_memory_hog_is_stopped(graded):
     r = graded[3]["hog"]
     assert r["status"] == "memory-exceeded" and r["score"] == 0.0
+    assert "1500 MB" in " ".join(r["messages"])
+
+
+def test_a_kernel_stopped_for_memory_after_its_cell_timed_out_is_reported_as_a_memory_hog(graded):
+    r = graded[3]["late_hog"]
+    assert r["status"] == "memory-exceeded" and r["score"] == 0.0, r["messages"]
     assert "1500 MB" in " ".join(r["messages"])
 
 
