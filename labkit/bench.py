@@ -15,7 +15,7 @@ import platform
 from importlib import metadata
 from pathlib import Path
 
-from labkit import notebooks, settings
+from labkit import grading_speed, notebooks, settings
 from labkit.runner import configure_environment, data_label, key_results, run_labs
 
 COURSE_LIMIT_SECONDS = 45 * 60   # the whole course in the full profile
@@ -299,7 +299,20 @@ def build_report(report: dict) -> str:
                      f"{smoke['failed']} failed; from {smoke['path']} (finished {smoke['finished_at']})")
     else:
         lines.append("- no smoke-profile summary found; run `labkit run --profile smoke` first")
+    lines += grading_speed.report_lines(report.get("grading"))
     return "\n".join(lines) + "\n"
+
+
+def grading_overhead(args, out_dir: Path) -> dict | None:
+    """The grader's own seconds per submission (:mod:`labkit.grading_speed`), or None with ``--grading 0``."""
+    if not args.grading:
+        return None
+    from labkit import grading_speed
+
+    lab = notebooks.lab_paths([args.grading_lab])[0]
+    print(f"Grading {args.grading} copies of {lab.stem}'s reference solution ({args.grading_workers} workers) ...")
+    return grading_speed.measure(lab, lab.stem, out_dir / "grading", args.grading, args.grading_workers,
+                                 data_dir=args.data_dir)
 
 
 def cmd_bench(args) -> int:
@@ -340,6 +353,7 @@ def cmd_bench(args) -> int:
         "targets": [c for row in rows for c in targets.evaluate(row)],
         "baselines": baselines, "comparisons": comparisons, "totals": totals(rows, comparisons),
         "smoke": smoke_time(args.smoke_summary or settings.BUILD_DIR / "smoke" / "summary.json"),
+        "grading": grading_overhead(args, out_dir),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
@@ -350,4 +364,5 @@ def cmd_bench(args) -> int:
     print(f"Benchmark report: {out_dir / 'report.md'} (and report.json)")
     failed_baselines = sum(b.get("status") != "ok" for b in baselines.values())
     failed_labs = sum(r.get("status") != "ok" for r in rows)
-    return 1 if failed_labs or failed_baselines else 0
+    graded = report["grading"]
+    return 1 if failed_labs or failed_baselines or (graded and graded["full_marks"] < graded["submissions"]) else 0

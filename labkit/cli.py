@@ -2,7 +2,7 @@
 
     labkit run [NOTEBOOK ...] --profile smoke|full [-p NAME VALUE ...]
     labkit records EXECUTED_NOTEBOOK ...
-    labkit bench [NOTEBOOK ...] [--from-summary S] [--baselines-from B] [--no-baselines]
+    labkit bench [NOTEBOOK ...] [--from-summary S] [--baselines-from B] [--no-baselines] [--grading N]
     labkit book [--profile smoke|full] [--from build/PROFILE] [--out build/book]
     labkit refresh-checks NOTEBOOK ...
     labkit release [NOTEBOOK ...] [--out build/release]
@@ -17,7 +17,7 @@ import os
 import sys
 from pathlib import Path
 
-from labkit import bench, book, notebooks, runner, settings
+from labkit import bench, book, grading_speed, notebooks, runner, settings
 from labkit.results import read_records
 
 
@@ -214,6 +214,10 @@ def build_parser() -> argparse.ArgumentParser:
                            "(default build/smoke/summary.json)")
     bench_cmd.add_argument("--out", help="where the report goes (default build/bench)")
     bench_cmd.add_argument("--timeout", type=int, help="seconds any one cell may run")
+    bench_cmd.add_argument("--grading", type=int, default=20, metavar="N",
+                           help="grade N copies of a lab's reference solution to time the grader (0: skip)")
+    bench_cmd.add_argument("--grading-lab", default=grading_speed.DEFAULT_LAB, help="the lab those copies are of")
+    bench_cmd.add_argument("--grading-workers", type=int, default=2, help="submissions graded at a time")
     bench_cmd.set_defaults(func=bench.cmd_bench)
 
     book_cmd = sub.add_parser("book", help="build the web book (Jupyter Book 1) from executed notebooks")

@@ -33,7 +33,7 @@ def test_bench_from_summary_writes_report(tmp_path, capsys):
     summary = {"profile": "full", "build_dir": "b", "failed": 0,
                "labs": [_row("01_cnn_autoencoder", seconds=200, test_mse=0.003, code_size=98)]}
     (tmp_path / "summary.json").write_text(json.dumps(summary))
-    code = cli.main(["bench", "--from-summary", str(tmp_path / "summary.json"), "--no-baselines",
+    code = cli.main(["bench", "--from-summary", str(tmp_path / "summary.json"), "--no-baselines", "--grading", "0",
                      "--out", str(tmp_path / "out")])
     report = (tmp_path / "out" / "report.md").read_text()
     assert code == 0 and "| 01_cnn_autoencoder | test_mse <= 0.0056 | 0.003 | met |" in report
@@ -70,7 +70,7 @@ def test_bench_report_names_the_largest_sections_of_each_lab(tmp_path):
     row["sections"] = [["1. Data", 3.0], ["2. Model", 1.0], ["3. Train", 150.0], ["4. Study", 40.0]]
     summary = {"profile": "full", "build_dir": "b", "failed": 0, "labs": [row]}
     (tmp_path / "summary.json").write_text(json.dumps(summary))
-    assert cli.main(["bench", "--from-summary", str(tmp_path / "summary.json"), "--no-baselines",
+    assert cli.main(["bench", "--from-summary", str(tmp_path / "summary.json"), "--no-baselines", "--grading", "0",
                      "--out", str(tmp_path / "out")]) == 0
     report = (tmp_path / "out" / "report.md").read_text()
     assert "| 01_cnn_autoencoder | 200.0 | 3. Train 150.0 s; 4. Study 40.0 s; 1. Data 3.0 s |" in report
@@ -191,7 +191,7 @@ def test_bench_combines_a_summary_with_saved_baselines(tmp_path):
     (tmp_path / "smoke.json").write_text(json.dumps({"profile": "smoke", "labs": [_row("01_a", seconds=30)]}))
     code = cli.main(["bench", "--from-summary", str(tmp_path / "summary.json"), "--baselines-from",
                      str(tmp_path / "baselines.json"), "--smoke-summary", str(tmp_path / "smoke.json"),
-                     "--out", str(tmp_path / "out")])
+                     "--out", str(tmp_path / "out"), "--grading", "0"])
     assert code == 0
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["totals"]["speedup"] == 2000 / 600 and report["totals"]["speedup_verdict"] == "met"
@@ -213,7 +213,7 @@ def test_model_time_needs_every_record_it_names():
 def test_bench_exits_non_zero_when_a_lab_failed(tmp_path):
     summary = {"profile": "full", "labs": [_row("01_cnn_autoencoder", status="failed", seconds=5)]}
     (tmp_path / "summary.json").write_text(json.dumps(summary))
-    code = cli.main(["bench", "--from-summary", str(tmp_path / "summary.json"), "--no-baselines",
+    code = cli.main(["bench", "--from-summary", str(tmp_path / "summary.json"), "--no-baselines", "--grading", "0",
                      "--out", str(tmp_path / "out")])
     assert code == 1 and "not run (--no-baselines)" in (tmp_path / "out" / "report.md").read_text()
 
