@@ -217,6 +217,10 @@ def test_the_new_questions_are_asked_in_the_labs_and_answered_in_their_keys():
     assert "*validation* split of the training images" in keys["03"] and "self-supervision" in keys["03"]
     assert "variance" in asked["07"] and "standard" in asked["07"]
     assert all(w in keys["07"] for w in ("(m/s)²", "RMSE² = SD(errors)² + bias²", "Teaching note"))
+    # the expert baselines: a real sensor for zero-velocity integration, the gaits, six people
+    assert all(w in asked["07"] for w in ("gait.zupt_speed(Z)", "one for all?", "six people"))
+    assert all(w in keys["07"] for w in ("only calibration can remove", "walk-run transition",
+                                         "variety of people"))
 
 
 def test_student_feedback_never_shows_the_key():
