@@ -259,7 +259,7 @@ def build_report(report: dict) -> str:
     ]
     for r in summary["labs"]:
         lines.append(f"| {r['lab']} | {r['status']} | {r['seconds']:.1f} | {data_label(r['records'])} | "
-                     f"{key_results(r['records'], limit=6) or r.get('error') or ''} |")
+                     f"{key_results(r['records'], limit=6, lab=r['lab']) or r.get('error') or ''} |")
     timed = [r for r in summary["labs"] if r.get("sections")]
     if timed:
         lines += ["", "## Where each lab's time goes", "",

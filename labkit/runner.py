@@ -9,7 +9,7 @@ import os
 import time
 from pathlib import Path
 
-from labkit import notebooks, settings
+from labkit import expected, notebooks, settings
 from labkit.results import read_records
 
 
@@ -64,10 +64,12 @@ def run_lab(path: Path, out_dir: Path, profile: str, params: dict, timeout: int)
     return row
 
 
-def key_results(records: dict, limit: int = 3) -> str:
+def key_results(records: dict, limit: int = 3, lab: str | None = None) -> str:
+    """The first numeric records, the lab's headline figures (its rubric's records) before the rest."""
+    headline = [name for name in expected.RUBRIC.get(lab, ()) if name in records]
     shown = []
-    for name, rec in records.items():
-        value = rec.get("value")
+    for name in headline + [name for name in records if name not in headline]:
+        value = records[name].get("value")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             continue
         shown.append(f"{name}={value:.4g}")
@@ -88,7 +90,7 @@ def data_label(records: dict) -> str:
 def format_table(rows: list[dict]) -> str:
     header = ("lab", "status", "seconds", "data", "key results")
     lines = [(r["lab"], r["status"], f"{r['seconds']:.1f}", data_label(r["records"]),
-              key_results(r["records"]) or (r["error"] or "")[:70]) for r in rows]
+              key_results(r["records"], lab=r["lab"]) or (r["error"] or "")[:70]) for r in rows]
     widths = [max(len(str(x)) for x in col) for col in zip(header, *lines)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     return "\n".join([fmt.format(*header), fmt.format(*("-" * w for w in widths))]

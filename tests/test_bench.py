@@ -224,3 +224,13 @@ def test_machine_stamp_finds_a_package_under_any_of_its_names():
     assert bench._version("no-such-package-here", "pytest") == metadata.version("pytest")
     assert bench._version("no-such-package-here") == "not installed"
     assert set(bench.machine_stamp()) == {"platform", "cpu_cores", "python", "tensorflow", "keras"}
+
+
+def test_key_results_put_the_lab_s_headline_figures_before_what_it_recorded_first():
+    records = _row("06_cifar10_pooling", study_seconds=88.0, train_size=5e4, test_accuracy=0.712)["records"]
+    records["pooling_verdicts"] = {"name": "pooling_verdicts", "value": {"L2": "no clear difference"}}
+    assert runner.key_results(records, lab="06_cifar10_pooling") == (
+        "test_accuracy=0.712, study_seconds=88, train_size=5e+04")
+    assert runner.key_results(records).startswith("study_seconds=88")  # no lab: in recorded order
+    table = runner.format_table([_row("06_cifar10_pooling", study_seconds=88.0, test_accuracy=0.712)])
+    assert "test_accuracy=0.712, study_seconds=88" in table
