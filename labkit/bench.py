@@ -307,8 +307,13 @@ def grading_overhead(args, out_dir: Path) -> dict | None:
     """The grader's own seconds per submission (:mod:`labkit.grading_speed`), or None with ``--grading 0``."""
     if not args.grading:
         return None
-    from labkit import grading_speed
+    from labkit.sandbox import sandbox_problem
 
+    problem = sandbox_problem()
+    if problem:
+        print(f"Not timing the grader: its sandbox cannot run here ({problem}). Install bubblewrap, or pass "
+              f"--grading 0.")
+        return {"skipped": problem}
     lab = notebooks.lab_paths([args.grading_lab])[0]
     print(f"Grading {args.grading} copies of {lab.stem}'s reference solution ({args.grading_workers} workers) ...")
     return grading_speed.measure(lab, lab.stem, out_dir / "grading", args.grading, args.grading_workers,
@@ -364,5 +369,5 @@ def cmd_bench(args) -> int:
     print(f"Benchmark report: {out_dir / 'report.md'} (and report.json)")
     failed_baselines = sum(b.get("status") != "ok" for b in baselines.values())
     failed_labs = sum(r.get("status") != "ok" for r in rows)
-    graded = report["grading"]
-    return 1 if failed_labs or failed_baselines or (graded and graded["full_marks"] < graded["submissions"]) else 0
+    graded = report["grading"] or {}
+    return 1 if failed_labs or failed_baselines or graded.get("full_marks", 0) < graded.get("submissions", 0) else 0

@@ -77,6 +77,8 @@ def report_lines(m: dict | None) -> list[str]:
     lines = ["", "## Grading overhead", ""]
     if not m:
         return lines + ["- not measured (`--grading 0`)"]
+    if "skipped" in m:
+        return lines + [f"- not measured: the grader's sandbox cannot run here ({m['skipped']})"]
     return lines + [
         f"- {m['submissions']} copies of {m['lab']}'s reference solution, smoke profile, sandboxed, "
         f"{m['workers']} workers: {m['wall_seconds']:.1f} s wall; {m['full_marks']} of {m['submissions']} full marks",

@@ -35,6 +35,17 @@ def test_report_lines_say_the_verdict_or_that_nothing_was_measured():
     text = "\n".join(grading_speed.report_lines(m))
     assert "**met**" in text and "0.500 s" in text and "1 of 1 full marks" in text
     assert "not measured" in "\n".join(grading_speed.report_lines(None))
+    assert "cannot run here (no bwrap)" in "\n".join(grading_speed.report_lines({"skipped": "no bwrap"}))
+
+
+def test_bench_without_a_sandbox_says_so_instead_of_grading(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("labkit.sandbox.sandbox_problem", lambda: "bwrap is not installed")
+    (tmp_path / "summary.json").write_text(json.dumps({"profile": "full", "build_dir": "b", "failed": 0,
+                                                       "labs": []}))
+    code = cli.main(["bench", "--from-summary", str(tmp_path / "summary.json"), "--no-baselines",
+                     "--out", str(tmp_path / "out")])
+    assert code == 0 and "Install bubblewrap, or pass --grading 0" in capsys.readouterr().out
+    assert "cannot run here (bwrap is not installed)" in (tmp_path / "out" / "report.md").read_text()
 
 
 def test_measure_refuses_an_empty_batch(tmp_path):
