@@ -64,8 +64,8 @@ from labkit.submissions import (
 
 __all__ = ["Options", "Submission", "collect_submissions", "take_shard", "grade_batch", "verify", "RESULT_FILE"]
 
-FINAL_STATUSES = ("graded", "timed-out", "kernel-died", "memory-exceeded", "process-limit", "invalid-notebook",
-                  "wrong-lab", "rejected")
+FINAL_STATUSES = ("graded", "timed-out", "kernel-died", "memory-exceeded", "process-limit", "disk-exceeded",
+                  "invalid-notebook", "wrong-lab", "rejected")
 RESULT_FILE = "result.json"
 KEY_FILE = ".labkit-key"
 STUDENTS_DIR = "students"

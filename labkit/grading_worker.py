@@ -243,6 +243,8 @@ def _limit_hit(km) -> dict | None:
         return {"status": which, "error": f"used more than {sandbox.spec.memory_mb} MB of memory and was stopped"}
     if which == "process-limit":
         return {"status": which, "error": f"started more than {sandbox.spec.max_processes} processes and was stopped"}
+    if which == "disk-exceeded":
+        return {"status": which, "error": "wrote files into the kernel's connection folder and was stopped"}
     return None
 
 

@@ -19,6 +19,8 @@ dies (``--die-with-parent``). Its file system is built from nothing:
 * read-write: the kernel's private connection folder only (IPC sockets, bound at the same path so
   the notebook client outside uses the same socket files; the new network namespace has nothing
   but a down loopback, so no TCP connection to the grader's 127.0.0.1 or anywhere is possible).
+  That folder is on the host's disk, which no tmpfs size or cgroup caps: a watchdog looks at it 20
+  times a second and kills the sandbox (``disk-exceeded``) once it holds more than the sockets.
 
 The environment is cleared (``--clearenv``) down to an allow-list plus the caller's variables. So
 the kernel does not see the course repository, the prepared notebook, other submissions, the
@@ -80,6 +82,9 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives", "/etc/fonts",
              "/etc/localtime", "/etc/ssl/certs", "/etc/ca-certificates", "/etc/mime.types")
 POLL_SECONDS = 0.25
+CONNECTION_POLL_SECONDS = 0.05
+CONNECTION_MAX_BYTES = 2**20  # the kernel's sockets and connection file; anything more is an attack
+CONNECTION_MAX_ENTRIES = 32
 LIMITS_FALLBACK = "rlimit + polling"
 _OPEN: weakref.WeakSet = weakref.WeakSet()  # sandboxes not closed yet, closed at exit
 
@@ -449,9 +454,10 @@ class Sandbox:
     # -- watching and ending it
 
     def started(self, pid: int) -> None:
-        """Note the launcher's pid; under "rlimit + polling", start the watchdog."""
+        """Note the launcher's pid and start the watchdog (connection folder; memory and processes
+        too under "rlimit + polling")."""
         self._launcher_pid = pid
-        if self.limits_kind == LIMITS_FALLBACK and self._watchdog is None:
+        if self._watchdog is None:  # the connection folder is watched under every kind of limits
             self._watchdog = threading.Thread(target=self._watch, name="labkit-sandbox-watchdog", daemon=True)
             self._watchdog.start()
 
@@ -485,23 +491,50 @@ class Sandbox:
                 continue
         return used
 
+    def _connection_overfull(self) -> bool:
+        """Whether the kernel put more than its sockets into its connection folder.
+
+        That folder is the one host folder the sandbox may write, on the host's disk: neither the tmpfs
+        size nor the memory cgroup caps it, so a kernel could otherwise fill the grader's disk.
+        """
+        try:
+            entries = list(os.scandir(self.connection_dir))
+        except OSError:
+            return False
+        if len(entries) > CONNECTION_MAX_ENTRIES:
+            return True
+        used = 0
+        for entry in entries:
+            with contextlib.suppress(OSError):
+                if entry.is_dir(follow_symlinks=False):
+                    return True
+                st = entry.stat(follow_symlinks=False)
+                used += max(st.st_size, st.st_blocks * 512)  # blocks: fallocate can keep the size 0
+        return used > CONNECTION_MAX_BYTES
+
     def _watch(self) -> None:
-        while not self._closed.wait(POLL_SECONDS):
-            family = self._family()
-            if not family:
-                continue
-            used = self._polled_usage(family)
-            self._polled_peak = max(self._polled_peak, used)
-            if len(family) > self.spec.max_processes:
-                self._polled_over = "process-limit"
-            elif used > self.spec.memory_mb * 2**20:
-                self._polled_over = "memory-exceeded"
+        ticks = max(1, round(POLL_SECONDS / CONNECTION_POLL_SECONDS))
+        tick = 0
+        while not self._closed.wait(CONNECTION_POLL_SECONDS):
+            tick += 1
+            if self._connection_overfull():
+                self._polled_over = "disk-exceeded"
+            elif self.limits_kind == LIMITS_FALLBACK and tick % ticks == 0:
+                family = self._family()
+                if not family:
+                    continue
+                used = self._polled_usage(family)
+                self._polled_peak = max(self._polled_peak, used)
+                if len(family) > self.spec.max_processes:
+                    self._polled_over = "process-limit"
+                elif used > self.spec.memory_mb * 2**20:
+                    self._polled_over = "memory-exceeded"
             if self._polled_over:
                 self.kill_all()
                 return
 
     def exceeded(self) -> str | None:
-        """"memory-exceeded" or "process-limit" when the sandbox hit a cap, else None."""
+        """"memory-exceeded", "process-limit" or "disk-exceeded" when the sandbox hit a cap, else None."""
         if self._final is not None:
             return self._final[0]
         return self._cgroup.exceeded() or self._polled_over
