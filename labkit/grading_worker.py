@@ -18,10 +18,13 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 
+import zmq
+from jupyter_client.asynchronous import AsyncKernelClient
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 GRACE_SECONDS = 5  # how long an interrupted kernel has to answer before it is killed
+MAX_MESSAGE_BYTES = 64 * 2**20  # one message from the kernel (decoding costs ~3x its size here, outside the sandbox)
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,19 @@ class CappedClient(NotebookClient):
         return None
 
 
+class CappedKernelClient(AsyncKernelClient):
+    """A kernel client whose sockets drop any message over MAX_MESSAGE_BYTES before it is read.
+
+    Outputs are capped only once decoded, and this process is in no sandbox's cgroup: without the
+    limit one huge message would cost the worker several times the kernel's own memory cap.
+    """
+
+    def _context_default(self):
+        context = super()._context_default()
+        context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+        return context
+
+
 def make_kernel_manager(job: Job):
     """A kernel manager for the job, and the arguments its kernel starts with.
 
@@ -126,7 +142,9 @@ def make_kernel_manager(job: Job):
     if job.sandbox is not None:
         from labkit.sandbox import SandboxedKernelManager, SandboxSpec
 
-        return SandboxedKernelManager(spec=SandboxSpec(**job.sandbox), kernel_name="python3"), {}
+        km = SandboxedKernelManager(spec=SandboxSpec(**job.sandbox), kernel_name="python3")
+        km.client_factory = CappedKernelClient
+        return km, {}
     import tempfile
 
     from labkit.kernels import IPCKernelManager
@@ -134,6 +152,7 @@ def make_kernel_manager(job: Job):
     workdir = tempfile.mkdtemp(prefix="labkit-unsandboxed-")
     sockets = tempfile.mkdtemp(prefix="labkit-kernel-")  # absolute socket paths: the kernel's cwd differs
     km = IPCKernelManager(kernel_name="python3", ip=os.path.join(sockets, "kernel-ipc"))
+    km.client_factory = CappedKernelClient
     return km, {"env": {**job.env, "HOME": workdir}, "cwd": workdir, "stdout": subprocess.DEVNULL,
                 "stderr": subprocess.DEVNULL}
 

@@ -12,7 +12,9 @@ import base64
 import csv
 import json
 import re
+import threading
 
+import psutil
 import pytest
 from grading_fixture import HONEST_WRONG, LAB, OPTS, answered, cells_with, scores, write_source
 
@@ -53,6 +55,10 @@ ATTACKS = {
                   "get_ipython().events.register('pre_run_cell', lambda info: seen.append(info.raw_cell))\n"
                   + WRONG_SQUARE),
         answer_2=("import base64\nprint('B64', base64.b64encode(repr(seen).encode()).decode())\n" + WRONG_VALUE)),
+    # one message far over every output cap: the worker, in no cgroup, would pay several times its size
+    "huge_message": attack(
+        "from IPython.display import display\nbig = 'x' * 350_000_000\ndisplay({'text/plain': big}, raw=True)\n"
+        "del big"),
     # the observations rewritten on their way out: tolerances, kinds and weights of the student's choosing
     "tolerance_forgery": attack(
         "from IPython.core.displaypub import DisplayPublisher\nfrom labkit.exercise import OBSERVATION_MIME as M\n"
@@ -134,9 +140,27 @@ def hostile(tmp_path_factory):
         (subs / f"{name}.ipynb").write_text("{ not json")
     source = write_source(root)
     found = grading.collect_submissions([subs], LAB)
-    results = grading.grade_batch(found, source, root / "out", OPTS, workers=2, progress=lambda line: None)
+    peak, stop = [0], threading.Event()
+
+    def watch_workers():  # the grader's worker processes run outside every sandbox
+        me = psutil.Process()
+        while not stop.wait(0.05):
+            for proc in me.children():
+                try:
+                    if "multiprocessing" in " ".join(proc.cmdline()):
+                        peak[0] = max(peak[0], proc.memory_info().rss)
+                except psutil.Error:
+                    pass
+
+    watcher = threading.Thread(target=watch_workers, daemon=True)
+    watcher.start()
+    try:
+        results = grading.grade_batch(found, source, root / "out", OPTS, workers=2, progress=lambda line: None)
+    finally:
+        stop.set()
+        watcher.join()
     gradebook.write_gradebook(root / "out")
-    yield root, {r["submission"].rsplit("/", 1)[1][:-len(".ipynb")]: r for r in results}
+    yield root, {r["submission"].rsplit("/", 1)[1][:-len(".ipynb")]: r for r in results}, peak[0]
 
 
 def _outputs_text(result: dict) -> str:
@@ -167,7 +191,7 @@ def test_no_attack_scores_more_than_an_honest_wrong_answer(hostile, name):
 
 
 def test_every_submission_keeps_a_signed_row_and_a_feedback_page(hostile):
-    root, results = hostile
+    root, results, _ = hostile
     key = grading.signing_key(root / "out")
     for name, result in results.items():
         saved = json.loads((root / "out" / "students" / result["student"] / "result.json").read_text())
@@ -183,6 +207,11 @@ def test_the_connection_folder_takes_no_more_than_the_disk_cap(hostile):
     written = [int(n) for n in re.findall(r"WROTE (\d+)", _outputs_text(result))]
     assert max(written, default=0) <= OPTS.disk_mb, (result["status"], max(written), result["messages"])
     assert result["status"] == "disk-exceeded" and "connection folder" in " ".join(result["messages"])
+
+
+def test_a_huge_message_costs_the_worker_little_memory(hostile):
+    assert hostile[2] < 400 * 2**20, f"a grading worker reached {hostile[2] / 2**20:.0f} MB"
+    assert hostile[1]["huge_message"]["status"] == "graded"
 
 
 @pytest.mark.xfail(strict=True, reason=(
@@ -220,7 +249,7 @@ def test_hooks_do_not_hold_the_kernel_past_its_limits(hostile):
 
 
 def test_file_names_never_become_spreadsheet_formulas(hostile):
-    root, results = hostile
+    root, results, _ = hostile
     for name in FORMULA_NAMES:
         assert results[name]["status"] == "invalid-notebook"
     for book in ("gradebook.csv", "gradebook-canvas.csv", "gradebook-moodle.csv"):
