@@ -2,8 +2,11 @@
 
 Ready to send back: the test cells appear as the student's version shows them (hidden tests
 removed), hidden checks are counted but not named, no solution and no instructors' key appears (the
-answer cells are the student's own, every other cell is shown as the student version has it), and everything the submission produced is escaped text or an inline PNG/JPEG, under
-a content security policy that lets the page run and fetch nothing.
+answer cells are the student's own, every other cell is shown as the student version has it), and
+everything the submission produced is escaped text or an inline PNG/JPEG, under a content security
+policy that lets the page run and fetch nothing. The grader names no hidden check, but a student's
+own outputs show whatever their code printed, which may be the source of a hidden test that ran
+before it (the kernel runs that source; only the expected values stay out of it).
 """
 
 from __future__ import annotations

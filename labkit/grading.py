@@ -19,8 +19,10 @@ How a verdict is made, and why the student cannot forge it:
    Only hidden checks of a value score. A visible check's expected value is in the student's
    notebook, and a true/false check's is obvious, so a student could forge either without an
    answer (by patching ``Checks``); those checks give feedback, not points. The expected values of
-   hidden checks never enter the kernel, so forging them takes the answer itself. A reference
-   solution whose test cell has no scoring check is refused before any submission runs.
+   hidden checks never enter the kernel, so forging them takes the answer itself. Their code does
+   (the kernel runs it), so a later answer can print which inputs they probe: only the values are
+   secret. A reference solution whose test cell has no scoring check is refused before any
+   submission runs.
 4. **Recorded results** (the bands of ``labkit.expected``) come from the student's kernel too, so
    they are shown as information in the gradebook and carry no points.
 5. **Results are signed** with an HMAC key kept in the output folder (which no sandbox sees); the

@@ -25,6 +25,7 @@ pytestmark = pytest.mark.sandbox
 WRONG_SQUARE = "def square(x):\n    return x + x"
 WRONG_VALUE = "value = 0.9"
 HIDDEN_SOURCE = "square(11)"          # a line of q1's hidden tests, in no cell a student is shown
+HIDDEN_EXPECTED = "121"                 # what the reference observed for it: never in the kernel
 FILL_MB = 400                           # more than OPTS.disk_mb
 
 
@@ -214,16 +215,19 @@ def test_a_huge_message_costs_the_worker_little_memory(hostile):
     assert hostile[1]["huge_message"]["status"] == "graded"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "hidden tests run in the student's kernel, so any later output, visible check value or error message can "
-    "carry their source back; only their expected values are kept out of the kernel"))
-def test_hidden_tests_do_not_reach_the_feedback_page(hostile):
+def test_code_after_a_hidden_test_can_show_its_source_but_never_its_expected_values(hostile):
+    """Hidden tests run in the student's kernel, so a later answer can print their source (which
+    inputs they probe) into its own outputs, as the grader's docstring says. What they compare with
+    never enters the kernel: the reference's values, and the signing key, stay out of every page."""
     results = hostile[1]
+    key = (hostile[0] / "out" / grading.KEY_FILE).read_text().strip()
     for name in ("history_leak", "hook_leak_encoded"):
         page = _feedback(results[name])
-        assert HIDDEN_SOURCE not in page and "BEGIN HIDDEN" not in page, name
-        for blob in re.findall(r"B64 ([A-Za-z0-9+/=]+)", page):
-            assert HIDDEN_SOURCE not in base64.b64decode(blob).decode("utf-8", "replace"), name
+        decoded = [base64.b64decode(b).decode("utf-8", "replace") for b in re.findall(r"B64 ([A-Za-z0-9+/=]+)", page)]
+        assert any(HIDDEN_SOURCE in text for text in [page, *decoded]), f"{name}: the attack did not run"
+        for text in [page, *decoded]:
+            assert not re.search(rf"(?<![\w.]){HIDDEN_EXPECTED}(?![\w.])", text) and key not in text, name
+        assert results[name]["score"] == 0.0
 
 
 def test_feedback_pages_carry_no_active_content(hostile):
