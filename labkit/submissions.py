@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +55,8 @@ def collect_submissions(inputs, lab: str) -> list[Submission]:
             raise FileNotFoundError(f"No submission at {item}: give notebook files or folders that hold them.")
     taken: set[str] = set()
     subs = []
-    for path in sorted(set(f.resolve() for f in files)):
+    # absolute, not resolved: a symbolic link keeps its own name, so read_submission can refuse it
+    for path in sorted(set(Path(os.path.abspath(f)) for f in files)):
         base = _safe_id(path.parent.name if lab_like.match(path.stem) or path.stem == lab else path.stem)
         student, n = base, 1
         while student.lower() in taken:
@@ -84,6 +86,9 @@ DOWNLOAD_AGAIN = "ask the student to download it again from JupyterLab (File > D
 
 def read_submission(path: Path) -> dict:
     """The submission as a dict, or InvalidSubmission saying what is wrong with the file."""
+    if path.is_symlink():  # it could point at the reference solution, or at another student's file
+        raise InvalidSubmission(f"{path.name} is a symbolic link, not a notebook file; {DOWNLOAD_AGAIN} and "
+                                f"hand in the file itself.")
     size = path.stat().st_size
     if size > MAX_SUBMISSION_BYTES:
         raise InvalidSubmission(f"{path.name} is {size / 1e6:.0f} MB, more than the {MAX_SUBMISSION_BYTES / 1e6:.0f} MB "

@@ -5,7 +5,8 @@ and must score no more than an honest wrong answer (0 here) while the victims ke
 score. The families: writing to the host through the kernel's connection folder, carrying hidden
 tests into the feedback page, forged tolerances and odd values, poisoned builtins and modules,
 malformed or deeply nested messages, active content in outputs, broken nbgrader markers and odd
-metadata, hooks that outlive the kernel, and spreadsheet formulas in file names.
+metadata, hooks that outlive the kernel, spreadsheet formulas in file names, and symbolic links to
+the reference solution or a classmate's file.
 """
 
 import base64
@@ -140,6 +141,9 @@ def hostile(tmp_path_factory):
     for name in FORMULA_NAMES:
         (subs / f"{name}.ipynb").write_text("{ not json")
     source = write_source(root)
+    # what unzipping a student's archive can leave: links to the reference solution and to a classmate
+    (subs / "link_to_reference.ipynb").symlink_to(source)
+    (subs / "link_to_victim.ipynb").symlink_to(subs / "victim_a.ipynb")
     found = grading.collect_submissions([subs], LAB)
     peak, stop = [0], threading.Event()
 
@@ -189,6 +193,15 @@ def test_no_attack_scores_more_than_an_honest_wrong_answer(hostile, name):
                                                                        result["messages"])
     assert result["max_score"] == 3.0
     assert result["status"] != "grader-error", result["messages"]
+
+
+def test_a_symbolic_link_is_refused_not_graded_as_the_file_it_points_to(hostile):
+    results = hostile[1]
+    for name in ("link_to_reference", "link_to_victim"):
+        result = results[name]
+        assert result["status"] == "invalid-notebook" and result["score"] == 0.0, (name, result["messages"])
+        assert result["student"] == name and "is a symbolic link" in result["messages"][0]
+    assert results["victim_a"]["status"] == "graded" and results["victim_a"]["score"] == 3.0
 
 
 def test_every_submission_keeps_a_signed_row_and_a_feedback_page(hostile):
