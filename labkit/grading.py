@@ -39,6 +39,7 @@ import json
 import multiprocessing
 import os
 import secrets
+import stat
 import sys
 import threading
 import time
@@ -52,6 +53,7 @@ from labkit.exercise import OBSERVATION_MIME, matches
 from labkit.grading_worker import Caps, Job
 from labkit.results import MIME as RECORD_MIME
 from labkit.submissions import (
+    MAX_SUBMISSION_BYTES,
     InvalidSubmission,
     Submission,
     collect_submissions,
@@ -500,7 +502,11 @@ def grade_batch(subs: list[Submission], source_path: Path, out_dir: Path, opts: 
 
 
 def _sha(path: Path) -> str:
+    """The file's SHA-256, or "" for what read_submission refuses unread (a link, a pipe, a huge file)."""
     try:
+        info = path.lstat()
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_SUBMISSION_BYTES:
+            return ""  # reading a pipe would block, and a huge file would fill the grader's memory
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
         return ""

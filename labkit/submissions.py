@@ -12,6 +12,7 @@ import copy
 import json
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,7 +90,10 @@ def read_submission(path: Path) -> dict:
     if path.is_symlink():  # it could point at the reference solution, or at another student's file
         raise InvalidSubmission(f"{path.name} is a symbolic link, not a notebook file; {DOWNLOAD_AGAIN} and "
                                 f"hand in the file itself.")
-    size = path.stat().st_size
+    info = path.stat()
+    if not stat.S_ISREG(info.st_mode):  # a folder, a pipe (reading it would block) or a device
+        raise InvalidSubmission(f"{path.name} is not a regular file; {DOWNLOAD_AGAIN} and hand in the file itself.")
+    size = info.st_size
     if size > MAX_SUBMISSION_BYTES:
         raise InvalidSubmission(f"{path.name} is {size / 1e6:.0f} MB, more than the {MAX_SUBMISSION_BYTES / 1e6:.0f} MB "
                                 f"a lab notebook can be; clear its outputs (Edit > Clear Outputs of All Cells) and "

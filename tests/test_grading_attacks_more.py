@@ -12,6 +12,7 @@ the reference solution or a classmate's file.
 import base64
 import csv
 import json
+import os
 import re
 import threading
 
@@ -144,6 +145,10 @@ def hostile(tmp_path_factory):
     # what unzipping a student's archive can leave: links to the reference solution and to a classmate
     (subs / "link_to_reference.ipynb").symlink_to(source)
     (subs / "link_to_victim.ipynb").symlink_to(subs / "victim_a.ipynb")
+    os.mkfifo(subs / "named_pipe.ipynb")      # reading it would block the grader for ever
+    (subs / "folder.ipynb").mkdir()           # rglob finds folders too
+    with open(subs / "huge.ipynb", "wb") as fh:  # sparse: 30 GB by its size, nothing on disk
+        fh.truncate(30 * 2**30)
     found = grading.collect_submissions([subs], LAB)
     peak, stop = [0], threading.Event()
 
@@ -202,6 +207,15 @@ def test_a_symbolic_link_is_refused_not_graded_as_the_file_it_points_to(hostile)
         assert result["status"] == "invalid-notebook" and result["score"] == 0.0, (name, result["messages"])
         assert result["student"] == name and "is a symbolic link" in result["messages"][0]
     assert results["victim_a"]["status"] == "graded" and results["victim_a"]["score"] == 3.0
+
+
+def test_a_pipe_a_folder_or_a_huge_file_is_refused_unread(hostile):
+    results = hostile[1]
+    for name, why in (("named_pipe", "not a regular file"), ("folder", "not a regular file"),
+                      ("huge", "more than the 20 MB")):
+        result = results[name]
+        assert result["status"] == "invalid-notebook" and result["score"] == 0.0, (name, result["messages"])
+        assert why in result["messages"][0], (name, result["messages"])
 
 
 def test_every_submission_keeps_a_signed_row_and_a_feedback_page(hostile):
