@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 
 from labkit import notebooks, runner, settings
-from labkit.release import ReleaseError, student_cell, student_version
+from labkit.release import BEGIN_HIDDEN, ReleaseError, student_cell, student_version
 from labkit.results import read_records
 
 INJECTED_TAG = "injected-parameters"  # the cell papermill adds with the parameters it was given
@@ -167,7 +167,8 @@ def lab_page(nb: dict, lab: str, solutions: bool = False) -> dict:
     note = _markdown("labkit-provenance", provenance_note(nb, lab))
     table = _markdown("labkit-results", results_table(nb, lab))
     cells = list(nb["cells"]) if solutions else [
-        student_cell(c, f"{lab}, cell {k}", keep_outputs=True) for k, c in enumerate(nb["cells"])]
+        student_cell(c, f"{lab}, cell {k}", keep_outputs=BEGIN_HIDDEN not in _text(c.get("source")))
+        for k, c in enumerate(nb["cells"])]  # hidden tests' outputs (warnings, prints) quote what students may not see
     head = [] if not cells or cells[0].get("cell_type") != "markdown" else [cells.pop(0)]
     if head:  # split "# Title" from the text under it, so the note comes right after the title
         title, _, rest = _text(head[0].get("source")).partition("\n")

@@ -28,6 +28,10 @@ MARKDOWN_STUB = ("YOUR ANSWER HERE",)
 BEGIN_KEY, END_KEY = "### BEGIN MARK SCHEME", "### END MARK SCHEME"
 # what a key marker with a typo looks like: nbgrader would miss some of these, labkit others
 LOOKS_LIKE_KEY_MARKER = re.compile(r"\b(begin|end)\W*mark(ing)?\W*scheme", re.IGNORECASE)
+# a solution or hidden-test marker with a typo (spacing, case, text after it): nbgrader finds "BEGIN SOLUTION"
+# anywhere in a line, labkit only the exact line, so without this the region would reach students unstripped
+LOOKS_LIKE_REGION_MARKER = re.compile(r"^\W*(begin|end)\W*(solution|hidden\W*tests?)\W*$|(?-i:(BEGIN|END)\W*(SOLUTION|HIDDEN))",
+                                      re.IGNORECASE | re.UNICODE)
 TASK_METADATA = ('"nbgrader": {"task": true, "grade_id": "lXX_key", "points": 0, "solution": false, '
                  '"grade": false, "locked": true, "schema_version": 3}')
 
@@ -86,18 +90,31 @@ def key_problem(cell: dict, where: str) -> str | None:
     return None
 
 
+def region_marker_problem(text: str, where: str) -> str | None:
+    """A line that looks like a solution or hidden-test marker but is not exactly one, or None."""
+    exact = (BEGIN_SOLUTION, END_SOLUTION, BEGIN_HIDDEN, END_HIDDEN)
+    for number, line in enumerate(text.split("\n"), 1):
+        found = line.strip() not in exact and LOOKS_LIKE_REGION_MARKER.search(line.strip())
+        if found:  # quote only the marker: the rest of the line may be the solution
+            return (f"{where}, line {number}: {found.group(0).strip()[:60]!r} looks like a solution or hidden-test marker but "
+                    f"is not one; write each of {', '.join(map(repr, exact))} exactly, alone on its line.")
+    return None
+
+
 def student_cell(cell: dict, where: str, keep_outputs: bool = False) -> dict:
     """The student version of one cell (its outputs cleared unless ``keep_outputs``)."""
     cell = copy.deepcopy(cell)
     text = cell_source(cell)
     stub = MARKDOWN_STUB if cell.get("cell_type") == "markdown" else CODE_STUB
-    problem = key_problem(cell, where)
+    problem = key_problem(cell, where) or region_marker_problem(text, where)
     if problem:
         raise ReleaseError(problem)
     text = _replace_regions(text, BEGIN_SOLUTION, END_SOLUTION, stub, where)
     text = _replace_regions(text, BEGIN_HIDDEN, END_HIDDEN, (), where)
     text = _replace_regions(text, BEGIN_KEY, END_KEY, (), where)
     cell["source"] = text
+    if cell.get("attachments"):  # an image a removed region showed would otherwise still travel with the cell
+        cell["attachments"] = {k: v for k, v in cell["attachments"].items() if f"attachment:{k}" in text}
     if cell.get("cell_type") == "code" and not keep_outputs:
         cell["outputs"], cell["execution_count"] = [], None
     return cell
