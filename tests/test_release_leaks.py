@@ -298,3 +298,22 @@ def test_a_hidden_test_cell_shows_no_output_on_the_student_page():
           "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
     assert "secret" not in json.dumps(book.lab_page(nb, "99_lab"))
     assert "secret" in json.dumps(book.lab_page(nb, "99_lab", solutions=True)), "the instructors' edition keeps it"
+
+
+GIVEN_IN_THE_EXERCISE = {"keras.Input(shape=(28, 28, 1)),"}  # lab 01: the input layer the text states
+
+
+@pytest.mark.parametrize("lab", LABS, ids=IDS)
+def test_no_other_cell_shows_an_answer_line_the_exercise_asks_for(lab):
+    """An answer written out elsewhere (a helper before the exercise, a table's code) can be copied."""
+    nb = json.loads(lab.read_text(encoding="utf-8"))
+    answers = set()
+    for cell in nb["cells"]:
+        inside = False
+        for line in cell_source(cell).split("\n"):
+            if line.strip() in (BEGIN_SOLUTION, END_SOLUTION):
+                inside = line.strip() == BEGIN_SOLUTION
+            elif inside and len(line.strip()) >= 20:
+                answers.add(line.strip())
+    shown = {line.strip() for cell in student_version(nb)["cells"] for line in cell_source(cell).split("\n")}
+    assert not (answers & shown) - GIVEN_IN_THE_EXERCISE, f"{lab.name}: answer lines shown to students"
