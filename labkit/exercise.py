@@ -72,7 +72,7 @@ def _number_array(value):
     """A float64 array of ``value`` (a plain value), or None when it is not all numbers."""
     try:
         arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer no float holds (10**400)
         return None
     if isinstance(value, bool) or arr.dtype == object:
         return None

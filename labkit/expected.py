@@ -32,7 +32,10 @@ class Band:
 
 
 def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    try:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    except OverflowError:  # an integer no float holds (10**400) is not a result in any band
+        return False
 
 
 # Per lab, per profile, per record. Full bands come from full-profile runs on real data

@@ -36,6 +36,7 @@ import datetime
 import hashlib
 import hmac
 import json
+import math
 import multiprocessing
 import os
 import secrets
@@ -282,6 +283,8 @@ def record_rows(lab: str, profile: str, executed: dict) -> list[dict]:
         value = records.get(name, {}).get("value")
         if band is None:
             continue
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > sys.float_info.max:
+            value = math.inf if value > 0 else -math.inf  # no float holds it: formatting it would raise OverflowError
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             inside = "inside" if band.contains(value) else "outside"
             note = f"{name} = {value:.4g}, {inside} the band {band.low:g} to {band.high:g}"
