@@ -24,6 +24,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 GRACE_SECONDS = 5  # how long an interrupted kernel has to answer before it is killed
+MAX_MIME_TYPES = 8  # per output: one result in a few forms (text, HTML, one image, JSON); more are dropped
 MAX_MESSAGE_BYTES = 64 * 2**20  # one message from the kernel (decoding costs ~3x its size here, outside the sandbox)
 
 
@@ -56,6 +57,20 @@ def _cut(text: str, limit: int) -> tuple[str, bool]:
 def cap_output(out: dict, caps: Caps) -> tuple[dict | None, bool]:
     """The output within the caps (or None to drop it), and whether anything was cut."""
     cut_any = False
+    # each cap is per MIME type or per field: many types, a long error or stream name would hold far more
+    if "ename" in out:
+        out["ename"], cut = _cut(str(out["ename"]), 200)
+        cut_any |= cut
+    if out.get("output_type") == "stream" and out.get("name") not in ("stdout", "stderr"):
+        out["name"], cut_any = "stdout", True
+    data = out.get("data")
+    if isinstance(data, dict):
+        ranked = sorted(data, key=lambda m: (m != "text/plain", not m.startswith("application/vnd.labkit")))
+        images = [m for m in ranked if m.startswith("image/")]
+        keep = [m for m in ranked if not m.startswith("image/")][: MAX_MIME_TYPES - 1] + images[:1]
+        for mime in [m for m in data if m not in keep]:
+            data.pop(mime)
+            cut_any = True
     if len(json.dumps(out.get("metadata", {}), default=str)) > caps.metadata_bytes:
         out["metadata"], cut_any = {}, True
     if "text" in out:
