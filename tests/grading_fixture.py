@@ -101,5 +101,30 @@ def scores(result: dict) -> dict[str, float]:
     return {q["grade_id"]: q["score"] for q in result["questions"]}
 
 
-HONEST_WRONG = answered(answer_1="def square(x):\n    return x + x", answer_2="value = 0.9")
+WRONG_SQUARE = "def square(x):\n    return x + x"
+WRONG_VALUE = "value = 0.9"
+HONEST_WRONG = answered(answer_1=WRONG_SQUARE, answer_2=WRONG_VALUE)
+
+
+# ---------------------------------------------------------------- shared by the hostile batches
+
+#: graded beside every hostile batch: two victims who must keep 3/3, and the score no attack may beat
+HONEST = {"victim_a": answered(), "victim_b": answered(), "honest_wrong": HONEST_WRONG}
+
+
+def attack(code: str) -> dict:
+    """A submission whose first answer is the attack (no right square) and whose second is wrong."""
+    return answered(answer_1=code + "\n" + WRONG_SQUARE, answer_2=WRONG_VALUE)
+
+
+def later(code: str) -> dict:
+    """A submission whose second answer (run after q1's hidden tests) is the attack."""
+    return answered(answer_1=WRONG_SQUARE, answer_2=code + "\n" + WRONG_VALUE)
+
+
+def assert_honest_scores(results: dict) -> None:
+    """The victims keep full marks and the honest wrong answer scores nothing."""
+    for name in ("victim_a", "victim_b"):
+        assert results[name]["status"] == "graded" and results[name]["score"] == 3.0, results[name]
+    assert results["honest_wrong"]["score"] == 0.0
 """An honest attempt with both answers wrong: the most a forgery may score."""

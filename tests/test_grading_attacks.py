@@ -18,10 +18,14 @@ import time
 import psutil
 import pytest
 from grading_fixture import (
+    HONEST,
     HONEST_WRONG,
     LAB,
     OPTS,
+    WRONG_VALUE,
     answered,
+    assert_honest_scores,
+    attack,
     cells_with,
     scores,
     write_source,
@@ -33,12 +37,6 @@ pytestmark = pytest.mark.sandbox
 
 SECRET = "labkit-secret-7f3a9c"          # in the grader's environment; no kernel may see it
 MARKER = "labkit-attack-marker-51d2"     # in the command line of processes an attack leaves behind
-WRONG_VALUE = "value = 0.9"
-
-
-def attack(code: str) -> dict:
-    """A submission whose first answer is the attack (no right square) and whose second is wrong."""
-    return answered(answer_1=code + "\ndef square(x):\n    return x + x", answer_2=WRONG_VALUE)
 
 
 FORGING = {
@@ -171,7 +169,6 @@ METADATA = {
         "display({'application/json': {'a': 'b' * 3_000_000}}, raw=True)"),
 }
 
-HONEST = {"victim_a": answered(), "victim_b": answered(), "honest_wrong": HONEST_WRONG}
 ATTACKS = {**FORGING, **ESCAPES, **METADATA, "network": None}  # network: made with the test server's port
 WHOLE_DISK = ("snoop",)
 """Attacks that read every file in the sandbox: graded after the batch, beside its finished results, with
@@ -236,10 +233,7 @@ def _outputs_text(result: dict) -> str:
 
 
 def test_honest_submissions_score_as_they_should(hostile):
-    results = hostile[1]
-    for name in ("victim_a", "victim_b"):
-        assert results[name]["status"] == "graded" and results[name]["score"] == 3.0, results[name]
-    assert results["honest_wrong"]["score"] == 0.0
+    assert_honest_scores(hostile[1])
 
 
 @pytest.mark.parametrize("name", sorted(ATTACKS))

@@ -18,27 +18,28 @@ import threading
 
 import psutil
 import pytest
-from grading_fixture import HONEST_WRONG, LAB, OPTS, answered, cells_with, scores, write_source
+from grading_fixture import (
+    HONEST,
+    LAB,
+    OPTS,
+    WRONG_SQUARE,
+    WRONG_VALUE,
+    answered,
+    assert_honest_scores,
+    attack,
+    cells_with,
+    later,
+    scores,
+    write_source,
+)
 
 from labkit import gradebook, grading
 
 pytestmark = pytest.mark.sandbox
 
-WRONG_SQUARE = "def square(x):\n    return x + x"
-WRONG_VALUE = "value = 0.9"
 HIDDEN_SOURCE = "square(11)"          # a line of q1's hidden tests, in no cell a student is shown
 HIDDEN_EXPECTED = "121"                 # what the reference observed for it: never in the kernel
 FILL_MB = 400                           # more than OPTS.disk_mb
-
-
-def attack(code: str) -> dict:
-    """A submission whose first answer is the attack (no right square) and whose second is wrong."""
-    return answered(answer_1=code + "\n" + WRONG_SQUARE, answer_2=WRONG_VALUE)
-
-
-def later(code: str) -> dict:
-    """A submission whose second answer (run after q1's hidden tests) is the attack."""
-    return answered(answer_1=WRONG_SQUARE, answer_2=code + "\n" + WRONG_VALUE)
 
 
 ATTACKS = {
@@ -129,7 +130,6 @@ FORMULA_NAMES = ('=HYPERLINK("x.invalid","win")', "+SUM(1)", "@cmd", "-2+3")
 """Submission file names that a spreadsheet would run as formulas (as invalid notebooks their names reach the
 messages column)."""
 
-HONEST = {"victim_a": answered(), "victim_b": answered(), "honest_wrong": HONEST_WRONG}
 
 
 @pytest.fixture(scope="module")
@@ -185,10 +185,7 @@ def _feedback(result: dict) -> str:
 
 
 def test_honest_submissions_score_as_they_should(hostile):
-    results = hostile[1]
-    for name in ("victim_a", "victim_b"):
-        assert results[name]["status"] == "graded" and results[name]["score"] == 3.0, results[name]
-    assert results["honest_wrong"]["score"] == 0.0
+    assert_honest_scores(hostile[1])
 
 
 @pytest.mark.parametrize("name", sorted(ATTACKS))

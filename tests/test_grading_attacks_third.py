@@ -17,26 +17,26 @@ import socket
 import threading
 
 import pytest
-from grading_fixture import HONEST_WRONG, LAB, OPTS, answered, scores, write_source
+from grading_fixture import (
+    HONEST,
+    LAB,
+    OPTS,
+    WRONG_SQUARE,
+    WRONG_VALUE,
+    answered,
+    assert_honest_scores,
+    attack,
+    later,
+    scores,
+    write_source,
+)
 
 from labkit import expected, gradebook, grading
 
 pytestmark = pytest.mark.sandbox
 
-WRONG_SQUARE = "def square(x):\n    return x + x"
-WRONG_VALUE = "value = 0.9"
 ABSTRACT = f"labkit-att3-{os.getpid()}"   # an abstract unix socket the grader's side listens on
 BLOAT_MB = 40                             # what the bloat attack sends; the caps keep a few MB of it
-
-
-def attack(code: str) -> dict:
-    """A submission whose first answer is the attack (no right square) and whose second is wrong."""
-    return answered(answer_1=code + "\n" + WRONG_SQUARE, answer_2=WRONG_VALUE)
-
-
-def later(code: str) -> dict:
-    """A submission whose second answer (run after q1's hidden tests) is the attack."""
-    return answered(answer_1=WRONG_SQUARE, answer_2=code + "\n" + WRONG_VALUE)
 
 
 PROBE = f"""import os, json, socket, ctypes, time
@@ -161,7 +161,6 @@ ATTACKS = {
     "bloat": attack(BLOAT),
 }
 
-HONEST = {"victim_a": answered(), "victim_b": answered(), "honest_wrong": HONEST_WRONG}
 
 
 @pytest.fixture(scope="module")
@@ -207,11 +206,7 @@ def _stdout(result: dict) -> str:
 
 
 def test_honest_submissions_score_as_they_should(hostile):
-    _, results, _ = hostile
-    for name in ("victim_a", "victim_b"):
-        assert results[name]["status"] == "graded"
-        assert results[name]["score"] == 3.0, results[name]
-    assert results["honest_wrong"]["score"] == 0.0
+    assert_honest_scores(hostile[1])
 
 
 @pytest.mark.parametrize("name", sorted(ATTACKS))
